@@ -1,0 +1,401 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// localCluster runs every node as a JVM in its own network namespace.
+type localCluster struct {
+	opts  Options
+	log   *slog.Logger
+	dist  Dist
+	net   *network
+	nodes []*localNode
+	state *runState
+
+	mu     sync.Mutex // guards state writes and zkConn
+	zkConn *zk.Conn
+	closed bool
+}
+
+// NewLocal brings up a cluster with the local backend and returns once it is
+// healthy (see Cluster.WaitHealthy) or fails, having removed what it made.
+func NewLocal(ctx context.Context, o Options) (_ Cluster, err error) {
+	o = o.Defaults()
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if err := Preflight(); err != nil {
+		return nil, err
+	}
+	java, err := findJava()
+	if err != nil {
+		return nil, err
+	}
+	// Fetching is not starting: a first fetch may take minutes on a slow link.
+	dist, err := FetchDist(ctx, o.CacheDir, Versions{Kafka: o.KafkaVersion, ZooKeeper: o.ZooKeeperVersion})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.StartTimeout)
+	defer cancel()
+	id, err := newRunID()
+	if err != nil {
+		return nil, err
+	}
+	c := &localCluster{opts: o, log: o.Logger.With("run", id), dist: dist}
+	c.state = &runState{ID: id, HarnessPID: os.Getpid(), Created: time.Now(), Dir: o.Dir, Classpath: dist.Classpath, Versions: dist.Versions}
+	if st, err := readProcStat(os.Getpid()); err == nil {
+		c.state.HarnessStart = st.StartTime
+	}
+	if c.state.Dir == "" {
+		c.state.Dir = filepath.Join(os.TempDir(), "faultline-"+id)
+		c.state.RemoveDir = !o.KeepDir
+	}
+	specs := planNodes(o.ZooKeeperNodes, o.KafkaNodes)
+	c.state.Namespaces = []string{runNSName(id)}
+	for _, s := range specs {
+		c.state.Namespaces = append(c.state.Namespaces, nodeNSName(id, s.Name))
+	}
+	// The state file comes first: whatever happens next, `cluster down` finds it.
+	if err := c.state.write(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = c.Close(context.WithoutCancel(ctx))
+		}
+	}()
+	c.log.Info("creating network", "namespaces", len(c.state.Namespaces))
+	if c.net, err = createNetwork(id, specs); err != nil {
+		return nil, err
+	}
+	for _, s := range specs {
+		n, err := c.prepareNode(s, specs, java)
+		if err != nil {
+			return nil, err
+		}
+		c.nodes = append(c.nodes, n)
+	}
+	if err := writeTools(filepath.Join(c.state.Dir, "bin"), java, dist.Classpath); err != nil {
+		return nil, err
+	}
+	c.recordState()
+	// ZooKeeper first: brokers register there.
+	if err := c.startRole(ctx, RoleZooKeeper); err != nil {
+		return nil, err
+	}
+	if err := c.waitFor(ctx, RoleZooKeeper); err != nil {
+		return nil, err
+	}
+	if err := c.startRole(ctx, RoleKafka); err != nil {
+		return nil, err
+	}
+	if err := c.WaitHealthy(ctx); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.state.Ready = true
+	c.mu.Unlock()
+	c.recordState()
+	c.log.Info("cluster is up", "dir", c.state.Dir)
+	return c, nil
+}
+
+// Preflight checks that this machine can run the local backend.
+func Preflight() error {
+	if runtime.GOOS != "linux" {
+		return fmt.Errorf("the local cluster needs Linux network namespaces and this is %s: run faultline on Linux", runtime.GOOS)
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("the local cluster needs root to make network namespaces: run faultline as root (sudo faultline ...)")
+	}
+	return nil
+}
+
+func findJava() (string, error) {
+	if home := os.Getenv("JAVA_HOME"); home != "" {
+		if p := filepath.Join(home, "bin", "java"); isExecutable(p) {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath("java"); err == nil {
+		return p, nil
+	}
+	return "", errors.New("no java found on PATH or in $JAVA_HOME: install a JDK 17 (apt-get install openjdk-17-jre-headless)")
+}
+
+func isExecutable(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
+}
+
+func newRunID() (string, error) {
+	b := make([]byte, 3)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("make run id: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// prepareNode writes a node's folder and configuration and starts its
+// namespace worker.
+func (c *localCluster) prepareNode(s nodeSpec, specs []nodeSpec, java string) (*localNode, error) {
+	dir := filepath.Join(c.state.Dir, s.Name)
+	n := &localNode{runID: c.state.ID, spec: s, dir: dir, dataDir: filepath.Join(dir, "data"), java: java, onChange: c.recordState}
+	if err := os.MkdirAll(n.dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("make %s: %w", n.dataDir, err)
+	}
+	log4j := filepath.Join(dir, "log4j.properties")
+	var config string
+	var heap int
+	switch s.Role {
+	case RoleZooKeeper:
+		n.configFile = filepath.Join(dir, "zoo.cfg")
+		n.logFile = filepath.Join(dir, "zookeeper.log")
+		config, heap = zooCfg(s, specs, n.dataDir, c.opts), c.opts.ZooKeeperHeapMB
+		if err := os.WriteFile(filepath.Join(n.dataDir, "myid"), fmt.Appendf(nil, "%d\n", s.ID), 0o644); err != nil {
+			return nil, fmt.Errorf("write myid of %s: %w", s.Name, err)
+		}
+	case RoleKafka:
+		n.configFile = filepath.Join(dir, "server.properties")
+		n.logFile = filepath.Join(dir, "server.log")
+		config, heap = kafkaProperties(s, specs, n.dataDir, c.opts), c.opts.KafkaHeapMB
+	}
+	if err := os.WriteFile(n.configFile, []byte(config), 0o644); err != nil {
+		return nil, fmt.Errorf("write config of %s: %w", s.Name, err)
+	}
+	if err := os.WriteFile(log4j, []byte(log4jProperties), 0o644); err != nil {
+		return nil, fmt.Errorf("write log4j config of %s: %w", s.Name, err)
+	}
+	n.args = jvmArgs(s, heap, c.dist.Classpath, n.configFile, log4j)
+	w, err := startWorker(c.net.nodes[s.Name])
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.Name, err)
+	}
+	n.worker = w
+	return n, nil
+}
+
+func (c *localCluster) startRole(ctx context.Context, role Role) error {
+	for _, n := range c.nodes {
+		if n.spec.Role == role {
+			c.log.Info("starting node", "node", n.spec.Name)
+			if err := n.Start(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// recordState writes the nodes' current processes into the state file.
+func (c *localCluster) recordState() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.state.Nodes = c.state.Nodes[:0]
+	for _, n := range c.nodes {
+		c.state.Nodes = append(c.state.Nodes, n.state())
+	}
+	if err := c.state.write(); err != nil {
+		c.log.Warn("could not record the run's state", "err", err)
+	}
+}
+
+func (c *localCluster) ID() string         { return c.state.ID }
+func (c *localCluster) Versions() Versions { return c.dist.Versions }
+
+// Dir is the run's work directory.
+func (c *localCluster) Dir() string { return c.state.Dir }
+
+func (c *localCluster) Nodes() []Node {
+	nodes := make([]Node, len(c.nodes))
+	for i, n := range c.nodes {
+		nodes[i] = n
+	}
+	return nodes
+}
+
+func (c *localCluster) Node(name string) (Node, bool) {
+	for _, n := range c.nodes {
+		if n.spec.Name == name {
+			return n, true
+		}
+	}
+	return nil, false
+}
+
+func (c *localCluster) byRole(role Role) []Node {
+	var nodes []Node
+	for _, n := range c.nodes {
+		if n.spec.Role == role {
+			nodes = append(nodes, n)
+		}
+	}
+	return nodes
+}
+
+func (c *localCluster) ZooKeepers() []Node { return c.byRole(RoleZooKeeper) }
+func (c *localCluster) Brokers() []Node    { return c.byRole(RoleKafka) }
+
+func (c *localCluster) Dial(ctx context.Context, network, address string) (net.Conn, error) {
+	return c.net.dial(ctx, network, address)
+}
+
+// zk returns the harness's own ZooKeeper session, made on first use.
+func (c *localCluster) zk() (*zk.Conn, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.zkConn != nil {
+		return c.zkConn, nil
+	}
+	var servers []string
+	for _, n := range c.nodes {
+		if n.spec.Role == RoleZooKeeper {
+			servers = append(servers, n.spec.clientAddr())
+		}
+	}
+	conn, err := ConnectZooKeeper(c.Dial, servers, 10*time.Second, c.log)
+	if err != nil {
+		return nil, err
+	}
+	c.zkConn = conn
+	return conn, nil
+}
+
+func (c *localCluster) nodeStates() []nodeState {
+	states := make([]nodeState, len(c.nodes))
+	for i, n := range c.nodes {
+		states[i] = n.state()
+	}
+	return states
+}
+
+func (c *localCluster) Status(ctx context.Context) (Status, error) {
+	conn, err := c.zk()
+	if err != nil {
+		return Status{}, err
+	}
+	return queryStatus(ctx, c.state.ID, c.nodeStates(), c.Dial, conn), nil
+}
+
+func (c *localCluster) WaitHealthy(ctx context.Context) error {
+	return c.waitFor(ctx, "")
+}
+
+// waitFor polls until the nodes of role (every node when role is empty)
+// serve. A node whose process exits fails it at once.
+func (c *localCluster) waitFor(ctx context.Context, role Role) error {
+	conn, err := c.zk()
+	if err != nil {
+		return err
+	}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	why := "no answer yet"
+	for {
+		for _, n := range c.nodes {
+			if role != "" && n.spec.Role != role {
+				continue
+			}
+			if done, exitErr := n.exited(); done != nil {
+				select {
+				case <-done:
+					return &NodeError{Node: n.spec.Name, Err: fmt.Errorf("exited on start (%v)", exitErr()), LogFile: n.logFile}
+				default:
+				}
+			}
+		}
+		st := queryStatus(ctx, c.state.ID, c.nodeStates(), c.Dial, conn)
+		if role == RoleZooKeeper {
+			st.Controller = 0 // brokers are not asked about yet
+			st.Nodes = onlyRole(st.Nodes, RoleZooKeeper)
+		}
+		ok, reason := st.Healthy()
+		if ok {
+			return nil
+		}
+		why = reason
+		select {
+		case <-ctx.Done():
+			name, _, _ := strings.Cut(why, ":")
+			var logFile string
+			if n, found := c.Node(name); found {
+				logFile = n.LogFile()
+			}
+			return &NodeError{Node: name, Err: fmt.Errorf("not healthy in time (%s)", why), LogFile: logFile}
+		case <-tick.C:
+		}
+	}
+}
+
+func onlyRole(nodes []NodeStatus, role Role) []NodeStatus {
+	var out []NodeStatus
+	for _, n := range nodes {
+		if n.Role == role {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Close stops the brokers and the ensemble (SIGTERM, then SIGKILL after a
+// short grace), then removes the namespaces, the state file and, when it was
+// made for the run, the work directory.
+func (c *localCluster) Close(ctx context.Context) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	conn := c.zkConn
+	c.zkConn = nil
+	c.mu.Unlock()
+	if conn != nil {
+		conn.Close()
+	}
+	c.log.Info("tearing down")
+	var wg sync.WaitGroup
+	for _, n := range c.nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sctx, cancel := context.WithTimeout(ctx, stopGraceAtClose)
+			defer cancel()
+			_ = n.Stop(sctx) // kills when the grace runs out
+		}()
+	}
+	wg.Wait()
+	for _, n := range c.nodes {
+		if n.worker != nil {
+			n.worker.stop()
+		}
+	}
+	if c.net != nil {
+		c.net.close()
+	}
+	return removeRun(ctx, c.state)
+}
+
+// stopGraceAtClose is how long a node may take to stop at teardown before
+// it is killed: the cluster is going away, so there is little to wait for.
+const stopGraceAtClose = 3 * time.Second

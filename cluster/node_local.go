@@ -1,0 +1,213 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// localNode is a server JVM in its own network namespace.
+type localNode struct {
+	runID      string
+	spec       nodeSpec
+	dir        string // the node's folder: config, data, log
+	dataDir    string
+	logFile    string
+	configFile string
+	java       string
+	args       []string
+	worker     *nsWorker
+	onChange   func() // called after the process changed, to record it
+
+	mu   sync.Mutex
+	proc *process
+}
+
+// process is one run of a node's server.
+type process struct {
+	cmd   *exec.Cmd
+	start uint64        // start time from /proc, with the pid names the process
+	done  chan struct{} // closed when the process has exited
+	err   error         // how it exited, set before done closes
+}
+
+func (n *localNode) Name() string       { return n.spec.Name }
+func (n *localNode) Role() Role         { return n.spec.Role }
+func (n *localNode) ID() int            { return n.spec.ID }
+func (n *localNode) Addr() netip.Addr   { return n.spec.Addr }
+func (n *localNode) ClientAddr() string { return n.spec.clientAddr() }
+func (n *localNode) DataDir() string    { return n.dataDir }
+func (n *localNode) LogFile() string    { return n.logFile }
+func (n *localNode) NetNSPath() string  { return nsPath(nodeNSName(n.runID, n.spec.Name)) }
+
+func (n *localNode) current() *process {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.proc == nil {
+		return nil
+	}
+	select {
+	case <-n.proc.done:
+		return nil
+	default:
+		return n.proc
+	}
+}
+
+func (n *localNode) PID() int {
+	if p := n.current(); p != nil {
+		return p.cmd.Process.Pid
+	}
+	return 0
+}
+
+func (n *localNode) Running() bool { return n.current() != nil }
+
+// exited returns a channel closed when the current process exits, and how
+// it exited; nil when no process was started.
+func (n *localNode) exited() (<-chan struct{}, func() error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.proc == nil {
+		return nil, nil
+	}
+	p := n.proc
+	return p.done, func() error { return p.err }
+}
+
+func (n *localNode) Start(ctx context.Context) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.proc != nil {
+		select {
+		case <-n.proc.done:
+		default:
+			return nil // already running
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("start %s: %w", n.spec.Name, err)
+	}
+	log, err := os.OpenFile(n.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("start %s: open log: %w", n.spec.Name, err)
+	}
+	defer log.Close() // the child keeps its own copy
+	cmd := exec.Command(n.java, n.args...)
+	cmd.Dir = n.dir
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Pdeathsig: syscall.SIGKILL, // the server dies with the harness
+		Setpgid:   true,            // and a terminal's Ctrl-C reaches only the harness
+	}
+	if err := n.worker.do(cmd.Start); err != nil {
+		return fmt.Errorf("start %s: %w", n.spec.Name, err)
+	}
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	if st, err := readProcStat(cmd.Process.Pid); err == nil {
+		p.start = st.StartTime
+	}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	n.proc = p
+	if n.onChange != nil {
+		go n.onChange()
+	}
+	return nil
+}
+
+// signal sends sig to the running process.
+func (n *localNode) signal(sig syscall.Signal) (*process, error) {
+	p := n.current()
+	if p == nil {
+		return nil, fmt.Errorf("%s is not running", n.spec.Name)
+	}
+	if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return nil, fmt.Errorf("signal %s to %s: %w", sig, n.spec.Name, err)
+	}
+	return p, nil
+}
+
+func (n *localNode) Stop(ctx context.Context) error {
+	p, err := n.signal(syscall.SIGTERM)
+	if p == nil {
+		return nil // not running: nothing to stop
+	} else if err != nil {
+		return err
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGCONT) // a paused process must run to act on SIGTERM
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, defaultStopGrace)
+		defer cancel()
+	}
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return n.Kill(context.WithoutCancel(ctx))
+	}
+}
+
+func (n *localNode) Kill(ctx context.Context) error {
+	p, err := n.signal(syscall.SIGKILL)
+	if p == nil {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("kill %s: %w", n.spec.Name, ctx.Err())
+	}
+}
+
+func (n *localNode) Pause(ctx context.Context) error {
+	_, err := n.signal(syscall.SIGSTOP)
+	return err
+}
+
+func (n *localNode) Resume(ctx context.Context) error {
+	_, err := n.signal(syscall.SIGCONT)
+	return err
+}
+
+func (n *localNode) Restart(ctx context.Context) error {
+	if err := n.Stop(ctx); err != nil {
+		return err
+	}
+	return n.Start(ctx)
+}
+
+// state is what the run's state file records of the node.
+func (n *localNode) state() nodeState {
+	st := nodeState{nodeSpec: n.spec, DataDir: n.dataDir, LogFile: n.logFile, NetNSPath: n.NetNSPath()}
+	if p := n.current(); p != nil {
+		st.PID, st.PIDStart = p.cmd.Process.Pid, p.start
+	}
+	return st
+}
+
+// waitExit waits up to d for the node's process to be gone.
+func (n *localNode) waitExit(d time.Duration) bool {
+	done, _ := n.exited()
+	if done == nil {
+		return true
+	}
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}

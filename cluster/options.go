@@ -1,0 +1,138 @@
+package cluster
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MaxNodesPerRole bounds --zk-nodes and --kafka-nodes.
+const MaxNodesPerRole = 9
+
+// Options describe a cluster to bring up. The zero value of a field means its
+// default; Defaults fills them in and Validate checks them. Options are plain
+// data so that a run can record them in its test.json.
+type Options struct {
+	// ZooKeeperNodes is the ensemble size, 1 to 9 (default 3).
+	ZooKeeperNodes int `json:"zookeeper_nodes"`
+	// KafkaNodes is the number of brokers, 1 to 9 (default 3).
+	KafkaNodes int `json:"kafka_nodes"`
+	// KafkaVersion is the Apache Kafka release (a 3.x, the last line with
+	// ZooKeeper mode), fetched from Maven Central (default DefaultKafkaVersion).
+	KafkaVersion string `json:"kafka_version"`
+	// ZooKeeperVersion is the Apache ZooKeeper release (default
+	// DefaultZooKeeperVersion, the one Kafka depends on).
+	ZooKeeperVersion string `json:"zookeeper_version"`
+	// Dir is the run's work directory: a folder per node with its data,
+	// configuration and log. Empty means a fresh folder under the system's
+	// temporary directory, removed at Close unless KeepDir is set.
+	Dir string `json:"dir,omitempty"`
+	// KeepDir keeps Dir at Close even when it was made for the run.
+	KeepDir bool `json:"keep_dir,omitempty"`
+	// CacheDir holds the fetched server distributions (default
+	// $XDG_CACHE_HOME/faultline, else ~/.cache/faultline).
+	CacheDir string `json:"cache_dir,omitempty"`
+	// ZooKeeperHeapMB is each ZooKeeper JVM's heap (default 128).
+	ZooKeeperHeapMB int `json:"zookeeper_heap_mb"`
+	// KafkaHeapMB is each broker JVM's heap (default 320).
+	KafkaHeapMB int `json:"kafka_heap_mb"`
+	// StartTimeout bounds how long Up waits for the cluster to become
+	// healthy (default 120s).
+	StartTimeout time.Duration `json:"start_timeout"`
+	// ZooKeeperTickTime is ZooKeeper's tickTime (default 2s); session,
+	// init and sync limits are multiples of it.
+	ZooKeeperTickTime time.Duration `json:"zookeeper_tick_time"`
+	// KafkaZooKeeperSessionTimeout is the brokers' ZooKeeper session timeout
+	// (default 6s): how long a dead controller keeps its role.
+	KafkaZooKeeperSessionTimeout time.Duration `json:"kafka_zookeeper_session_timeout"`
+	// KafkaConfig adds or overrides broker properties (server.properties).
+	KafkaConfig map[string]string `json:"kafka_config,omitempty"`
+	// ZooKeeperConfig adds or overrides ZooKeeper properties (zoo.cfg).
+	ZooKeeperConfig map[string]string `json:"zookeeper_config,omitempty"`
+	// Logger receives the harness's own log lines (default: discarded).
+	Logger *slog.Logger `json:"-"`
+}
+
+// Defaults returns o with every unset field given its default.
+func (o Options) Defaults() Options {
+	if o.ZooKeeperNodes == 0 {
+		o.ZooKeeperNodes = 3
+	}
+	if o.KafkaNodes == 0 {
+		o.KafkaNodes = 3
+	}
+	if o.KafkaVersion == "" {
+		o.KafkaVersion = DefaultKafkaVersion
+	}
+	if o.ZooKeeperVersion == "" {
+		o.ZooKeeperVersion = DefaultZooKeeperVersion
+	}
+	if o.CacheDir == "" {
+		o.CacheDir = defaultCacheDir()
+	}
+	if o.ZooKeeperHeapMB == 0 {
+		o.ZooKeeperHeapMB = 128
+	}
+	if o.KafkaHeapMB == 0 {
+		o.KafkaHeapMB = 320
+	}
+	if o.StartTimeout == 0 {
+		o.StartTimeout = 120 * time.Second
+	}
+	if o.ZooKeeperTickTime == 0 {
+		o.ZooKeeperTickTime = 2 * time.Second
+	}
+	if o.KafkaZooKeeperSessionTimeout == 0 {
+		o.KafkaZooKeeperSessionTimeout = 6 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+var versionPattern = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+([.-][A-Za-z0-9.-]+)?$`)
+
+// Validate checks options after Defaults; its errors say how to fix them.
+func (o Options) Validate() error {
+	if o.ZooKeeperNodes < 1 || o.ZooKeeperNodes > MaxNodesPerRole {
+		return fmt.Errorf("--zk-nodes %d is out of range: choose 1 to %d", o.ZooKeeperNodes, MaxNodesPerRole)
+	}
+	if o.KafkaNodes < 1 || o.KafkaNodes > MaxNodesPerRole {
+		return fmt.Errorf("--kafka-nodes %d is out of range: choose 1 to %d", o.KafkaNodes, MaxNodesPerRole)
+	}
+	if !versionPattern.MatchString(o.KafkaVersion) {
+		return fmt.Errorf("--kafka-version %q is not a version: give one like %s", o.KafkaVersion, DefaultKafkaVersion)
+	}
+	if major, _ := strconv.Atoi(strings.SplitN(o.KafkaVersion, ".", 2)[0]); major < 2 || major > 3 {
+		return fmt.Errorf("--kafka-version %s has no ZooKeeper mode: choose a 2.x or 3.x release such as %s", o.KafkaVersion, DefaultKafkaVersion)
+	}
+	if !versionPattern.MatchString(o.ZooKeeperVersion) {
+		return fmt.Errorf("--zookeeper-version %q is not a version: give one like %s", o.ZooKeeperVersion, DefaultZooKeeperVersion)
+	}
+	if o.ZooKeeperHeapMB < 32 || o.KafkaHeapMB < 64 {
+		return fmt.Errorf("heap too small (ZooKeeper %d MiB, Kafka %d MiB): give ZooKeeper at least 32 and Kafka at least 64", o.ZooKeeperHeapMB, o.KafkaHeapMB)
+	}
+	if o.StartTimeout < time.Second {
+		return fmt.Errorf("--start-timeout %s is too short: give at least 1s", o.StartTimeout)
+	}
+	if o.ZooKeeperTickTime < 100*time.Millisecond {
+		return fmt.Errorf("ZooKeeper tick time %s is too short: give at least 100ms", o.ZooKeeperTickTime)
+	}
+	return nil
+}
+
+func defaultCacheDir() string {
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "faultline")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".cache", "faultline")
+	}
+	return filepath.Join(os.TempDir(), "faultline-cache")
+}

@@ -1,0 +1,234 @@
+package cluster
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// DialFunc opens a connection to a node address.
+type DialFunc func(ctx context.Context, network, address string) (net.Conn, error)
+
+// Status is what the nodes of a run say they are doing.
+type Status struct {
+	Run   string       `json:"run"`
+	Nodes []NodeStatus `json:"nodes"`
+	// Controller is the broker.id named by /controller, -1 when none is.
+	Controller int `json:"controller"`
+}
+
+// NodeStatus describes one node.
+type NodeStatus struct {
+	Name       string `json:"name"`
+	Role       Role   `json:"role"`
+	Addr       string `json:"addr"`
+	ClientAddr string `json:"client_addr"`
+	PID        int    `json:"pid,omitempty"`
+	// Process is running, paused (SIGSTOPped) or down.
+	Process string `json:"process"`
+	// Mode is a ZooKeeper node's answer to srvr: leader, follower,
+	// standalone, or empty when it does not serve.
+	Mode string `json:"mode,omitempty"`
+	// Registered says whether a broker is listed under /brokers/ids.
+	Registered bool `json:"registered,omitempty"`
+	// Controller says whether a broker is the controller.
+	Controller bool `json:"controller,omitempty"`
+	// Error says why a question to the node went unanswered.
+	Error string `json:"error,omitempty"`
+}
+
+// Serving reports whether the node does its job now: a ZooKeeper node in
+// the quorum, or a registered broker.
+func (n NodeStatus) Serving() bool {
+	if n.Role == RoleZooKeeper {
+		return n.Mode == "leader" || n.Mode == "follower" || n.Mode == "standalone"
+	}
+	return n.Registered
+}
+
+// Healthy reports whether every node serves, a single ZooKeeper leader
+// exists (in an ensemble) and a controller is elected; if not, it says why.
+func (s Status) Healthy() (bool, string) {
+	leaders, zks := 0, 0
+	for _, n := range s.Nodes {
+		if !n.Serving() {
+			why := n.Error
+			if why == "" {
+				why = "not serving"
+			}
+			return false, fmt.Sprintf("%s: %s", n.Name, why)
+		}
+		if n.Role == RoleZooKeeper {
+			zks++
+			if n.Mode == "leader" {
+				leaders++
+			}
+		}
+	}
+	if zks > 1 && leaders != 1 {
+		return false, fmt.Sprintf("%d ZooKeeper leaders", leaders)
+	}
+	if s.Controller < 0 {
+		return false, "no Kafka controller"
+	}
+	return true, ""
+}
+
+// ZooKeeperMode asks a ZooKeeper server for its mode with the srvr
+// four-letter word: leader, follower, standalone, or an error.
+func ZooKeeperMode(ctx context.Context, dial DialFunc, addr string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	conn, err := dial(ctx, "tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	if _, err := io.WriteString(conn, "srvr"); err != nil {
+		return "", err
+	}
+	sc := bufio.NewScanner(conn)
+	for sc.Scan() {
+		if mode, ok := strings.CutPrefix(sc.Text(), "Mode: "); ok {
+			return strings.TrimSpace(mode), nil
+		}
+		if strings.Contains(sc.Text(), "not currently serving") {
+			return "", errors.New("not currently serving requests")
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", err
+	}
+	return "", errors.New("srvr gave no mode")
+}
+
+// zkDialer adapts a DialFunc to go-zookeeper's dialer.
+func zkDialer(dial DialFunc) zk.Dialer {
+	return func(network, address string, timeout time.Duration) (net.Conn, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		return dial(ctx, network, address)
+	}
+}
+
+// ConnectZooKeeper opens a ZooKeeper session through dial. The session
+// connects in the background; calls wait for it.
+func ConnectZooKeeper(dial DialFunc, servers []string, sessionTimeout time.Duration, log *slog.Logger) (*zk.Conn, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	conn, _, err := zk.Connect(servers, sessionTimeout,
+		zk.WithDialer(zkDialer(dial)),
+		zk.WithLogger(zkLogger{log}),
+		zk.WithLogInfo(false))
+	if err != nil {
+		return nil, fmt.Errorf("connect to ZooKeeper %s: %w", strings.Join(servers, ","), err)
+	}
+	return conn, nil
+}
+
+type zkLogger struct{ log *slog.Logger }
+
+func (l zkLogger) Printf(format string, args ...any) {
+	l.log.Debug(fmt.Sprintf(format, args...), "client", "zookeeper")
+}
+
+// zkCall runs a go-zookeeper call with a deadline: its calls have none.
+func zkCall[T any](ctx context.Context, fn func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := fn()
+		ch <- result{v, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+// queryStatus asks every node of a run what it is doing. zkConn may be nil:
+// then broker registration and the controller are not known.
+func queryStatus(ctx context.Context, runID string, nodes []nodeState, dial DialFunc, zkConn *zk.Conn) Status {
+	st := Status{Run: runID, Controller: -1}
+	for _, n := range nodes {
+		ns := NodeStatus{Name: n.Name, Role: n.Role, Addr: n.Addr.String(), ClientAddr: n.clientAddr(), Process: "down"}
+		if sameProcess(n.PID, n.PIDStart) {
+			ns.PID = n.PID
+			ns.Process = "running"
+			if ps, err := readProcStat(n.PID); err == nil && ps.State == 'T' {
+				ns.Process = "paused"
+			}
+		}
+		if n.Role == RoleZooKeeper && ns.Process == "running" {
+			if mode, err := ZooKeeperMode(ctx, dial, n.clientAddr()); err != nil {
+				ns.Error = err.Error()
+			} else {
+				ns.Mode = mode
+			}
+		} else if ns.Process != "running" {
+			ns.Error = "process " + ns.Process
+		}
+		st.Nodes = append(st.Nodes, ns)
+	}
+	if zkConn == nil {
+		return st
+	}
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	ids, err := zkCall(qctx, func() ([]string, error) {
+		ids, _, err := zkConn.Children("/brokers/ids")
+		return ids, err
+	})
+	registered := map[string]bool{}
+	for _, id := range ids {
+		registered[id] = true
+	}
+	if data, err := zkCall(qctx, func() ([]byte, error) {
+		data, _, err := zkConn.Get("/controller")
+		return data, err
+	}); err == nil {
+		var c struct {
+			BrokerID int `json:"brokerid"`
+		}
+		if json.Unmarshal(data, &c) == nil {
+			st.Controller = c.BrokerID
+		}
+	}
+	for i, n := range nodes {
+		if n.Role != RoleKafka {
+			continue
+		}
+		ns := &st.Nodes[i]
+		ns.Registered = registered[strconv.Itoa(n.ID)]
+		ns.Controller = st.Controller == n.ID
+		if !ns.Registered && ns.Error == "" {
+			if err != nil && !errors.Is(err, zk.ErrNoNode) {
+				ns.Error = "ZooKeeper: " + err.Error()
+			} else {
+				ns.Error = "not registered in " + path.Join("/brokers/ids", strconv.Itoa(n.ID))
+			}
+		}
+	}
+	return st
+}

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/faultline/faultline/cluster"
+	"github.com/spf13/cobra"
+)
+
+func newClusterCommand(g *globalFlags) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "cluster",
+		Short: "Bring up, inspect and remove a real ZooKeeper + Kafka cluster",
+	}
+	c.AddCommand(newClusterUpCommand(g), newClusterStatusCommand(), newClusterDownCommand(), newClusterExecCommand(), newClusterFetchCommand())
+	return c
+}
+
+// addClusterFlags binds the flags that shape a cluster to o.
+func addClusterFlags(cmd *cobra.Command, o *cluster.Options) {
+	f := cmd.Flags()
+	f.IntVar(&o.ZooKeeperNodes, "zk-nodes", 3, fmt.Sprintf("ZooKeeper nodes, 1 to %d", cluster.MaxNodesPerRole))
+	f.IntVar(&o.KafkaNodes, "kafka-nodes", 3, fmt.Sprintf("Kafka brokers, 1 to %d", cluster.MaxNodesPerRole))
+	f.StringVar(&o.KafkaVersion, "kafka-version", cluster.DefaultKafkaVersion, "Apache Kafka release (3.x: ZooKeeper mode), fetched from Maven Central")
+	f.StringVar(&o.ZooKeeperVersion, "zookeeper-version", cluster.DefaultZooKeeperVersion, "Apache ZooKeeper release, fetched from Maven Central")
+	f.StringVar(&o.CacheDir, "cache-dir", "", "where server distributions are kept (default $XDG_CACHE_HOME/faultline or ~/.cache/faultline)")
+	f.DurationVar(&o.StartTimeout, "start-timeout", 120*time.Second, "how long to wait for the cluster to become healthy")
+	f.IntVar(&o.ZooKeeperHeapMB, "zk-heap", 128, "heap of each ZooKeeper JVM, MiB")
+	f.IntVar(&o.KafkaHeapMB, "kafka-heap", 320, "heap of each Kafka JVM, MiB")
+}
+
+// signalContext is cancelled by Ctrl-C or SIGTERM.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func newClusterUpCommand(g *globalFlags) *cobra.Command {
+	var o cluster.Options
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Bring up a cluster in the foreground; Ctrl-C or SIGTERM tears it down",
+		Long: `Brings up a ZooKeeper ensemble and Kafka brokers, each node a JVM in its own
+network namespace on a private bridge, prints a status table and waits.
+Ctrl-C or SIGTERM tears everything down. While it runs, use
+'faultline cluster status' and 'faultline cluster exec' from another shell.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := g.logger(cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			o.Logger = log
+			flags := cmd.Flags()
+			o.KeepDir, _ = flags.GetBool("keep-dir")
+			o.Dir, _ = flags.GetString("dir")
+			ctx, stop := signalContext()
+			defer stop()
+			began := time.Now()
+			c, err := cluster.NewLocal(ctx, o)
+			if err != nil {
+				if ctx.Err() != nil {
+					return errors.New("interrupted while bringing the cluster up; what was made is removed")
+				}
+				return err
+			}
+			ready := time.Since(began)
+			out := cmd.OutOrStdout()
+			st, err := c.Status(ctx)
+			if err == nil {
+				printStatus(out, st)
+			}
+			fmt.Fprintf(out, "cluster %s ready in %.1fs; Ctrl-C tears it down\n", c.ID(), ready.Seconds())
+			<-ctx.Done()
+			stop()
+			began = time.Now()
+			closeCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := c.Close(closeCtx); err != nil {
+				return fmt.Errorf("tear down %s: %w; remove what is left with `faultline cluster down %s`", c.ID(), err, c.ID())
+			}
+			fmt.Fprintf(out, "cluster %s torn down in %.1fs\n", c.ID(), time.Since(began).Seconds())
+			return nil
+		},
+	}
+	addClusterFlags(cmd, &o)
+	cmd.Flags().String("dir", "", "work directory for the nodes' data, configs and logs (default: a temporary one, removed at teardown)")
+	cmd.Flags().Bool("keep-dir", false, "keep the temporary work directory at teardown")
+	return cmd
+}
+
+func printStatus(w io.Writer, st cluster.Status) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tROLE\tADDRESS\tCLIENT\tPROCESS\tSTATE")
+	for _, n := range st.Nodes {
+		state := n.Mode
+		if n.Role == cluster.RoleKafka {
+			state = "unregistered"
+			if n.Registered {
+				state = "registered"
+			}
+			if n.Controller {
+				state += ", controller"
+			}
+		}
+		if state == "" {
+			state = "not serving"
+		}
+		if n.Error != "" && !n.Serving() {
+			state += " (" + n.Error + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Role, n.Addr, n.ClientAddr, n.Process, state)
+	}
+	tw.Flush()
+	if st.Controller >= 0 {
+		fmt.Fprintf(w, "controller: kafka%d\n", st.Controller)
+	} else {
+		fmt.Fprintln(w, "controller: none")
+	}
+}
+
+func newClusterStatusCommand() *cobra.Command {
+	var asJSON bool
+	var run string
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Describe a running cluster: each node's process, ZooKeeper mode, broker registration, the controller",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signalContext()
+			defer stop()
+			st, err := cluster.StatusOf(ctx, run)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(st)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "run %s\n", st.Run)
+			printStatus(cmd.OutOrStdout(), st)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as JSON")
+	cmd.Flags().StringVar(&run, "run", "", "the run to describe, when several are up")
+	return cmd
+}
+
+func newClusterDownCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "down [RUN-ID]",
+		Short: "Remove a run's processes, namespaces, links and files, also after a crash (default: every run)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := cluster.Preflight(); err != nil {
+				return err
+			}
+			id := ""
+			if len(args) == 1 {
+				id = args[0]
+			}
+			ctx, stop := signalContext()
+			defer stop()
+			removed, err := cluster.Down(ctx, id)
+			for _, r := range removed {
+				fmt.Fprintf(cmd.OutOrStdout(), "removed run %s\n", r)
+			}
+			if err != nil {
+				return err
+			}
+			if len(removed) == 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "no runs to remove")
+			}
+			return nil
+		},
+	}
+}
+
+func newClusterExecCommand() *cobra.Command {
+	var run string
+	cmd := &cobra.Command{
+		Use:   "exec NODE -- COMMAND [ARG...]",
+		Short: "Run a command inside a node's network namespace, as docker exec does",
+		Long: `Runs a command inside a node's network namespace. The run's tools are on its
+PATH and talk to that node by default:
+
+  faultline cluster exec zk1 -- zkCli ls /
+  faultline cluster exec zk2 -- zkCli get /app1
+  faultline cluster exec kafka1 -- kafka-topics --list
+  faultline cluster exec kafka1 -- kafka-console-consumer --topic t --from-beginning
+
+The environment names the node and the cluster: FAULTLINE_NODE,
+FAULTLINE_NODE_ADDR, FAULTLINE_CLIENT_ADDR, FAULTLINE_ZK_CONNECT,
+FAULTLINE_BOOTSTRAP and FAULTLINE_CLASSPATH. The exit code is the command's.`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.ArgsLenAtDash() != 1 {
+				return errors.New("write the command after --, e.g. `faultline cluster exec zk1 -- zkCli ls /`")
+			}
+			ctx, stop := signalContext()
+			defer stop()
+			code, err := cluster.Exec(ctx, run, args[0], args[1:], cluster.ExecOptions{
+				Stdin: cmd.InOrStdin(), Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
+			})
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return &exitError{code: code}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&run, "run", "", "the run whose node to use, when several are up")
+	return cmd
+}
+
+func newClusterFetchCommand() *cobra.Command {
+	var o cluster.Options
+	cmd := &cobra.Command{
+		Use:   "fetch",
+		Short: "Fetch the Kafka and ZooKeeper distribution from Maven Central into the cache, if it is not there",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o = o.Defaults()
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			ctx, stop := signalContext()
+			defer stop()
+			d, err := cluster.FetchDist(ctx, o.CacheDir, cluster.Versions{Kafka: o.KafkaVersion, ZooKeeper: o.ZooKeeperVersion})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Kafka %s and ZooKeeper %s are in %s\n", d.Versions.Kafka, d.Versions.ZooKeeper, d.Dir)
+			return nil
+		},
+	}
+	addClusterFlags(cmd, &o)
+	return cmd
+}
