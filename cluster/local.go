@@ -398,4 +398,4 @@ func (c *localCluster) Close(ctx context.Context) error {
 
 // stopGraceAtClose is how long a node may take to stop at teardown before
 // it is killed: the cluster is going away, so there is little to wait for.
-const stopGraceAtClose = 3 * time.Second
+const stopGraceAtClose = 2 * time.Second

@@ -172,14 +172,43 @@ func (n *localNode) Kill(ctx context.Context) error {
 	}
 }
 
+// Pause sends SIGSTOP and returns once the process is stopped.
 func (n *localNode) Pause(ctx context.Context) error {
-	_, err := n.signal(syscall.SIGSTOP)
-	return err
+	p, err := n.signal(syscall.SIGSTOP)
+	if err != nil {
+		return err
+	}
+	return waitProcState(ctx, p, func(state byte) bool { return state == 'T' }, "pause "+n.spec.Name)
 }
 
+// Resume sends SIGCONT and returns once the process runs again.
 func (n *localNode) Resume(ctx context.Context) error {
-	_, err := n.signal(syscall.SIGCONT)
-	return err
+	p, err := n.signal(syscall.SIGCONT)
+	if err != nil {
+		return err
+	}
+	return waitProcState(ctx, p, func(state byte) bool { return state != 'T' }, "resume "+n.spec.Name)
+}
+
+// waitProcState waits until the process's state satisfies ok, or it exits.
+// Signals are delivered asynchronously; a caller that paused a node may
+// rely on it being paused.
+func waitProcState(ctx context.Context, p *process, ok func(byte) bool, what string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for {
+		st, err := readProcStat(p.cmd.Process.Pid)
+		if err != nil || ok(st.State) {
+			return nil // gone, or there
+		}
+		select {
+		case <-p.done:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("%s: process state stays %c: %w", what, st.State, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 func (n *localNode) Restart(ctx context.Context) error {

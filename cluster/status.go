@@ -42,6 +42,8 @@ type NodeStatus struct {
 	Mode string `json:"mode,omitempty"`
 	// Registered says whether a broker is listed under /brokers/ids.
 	Registered bool `json:"registered,omitempty"`
+	// Listening says whether a broker accepts connections on its port.
+	Listening bool `json:"listening,omitempty"`
 	// Controller says whether a broker is the controller.
 	Controller bool `json:"controller,omitempty"`
 	// Error says why a question to the node went unanswered.
@@ -54,7 +56,7 @@ func (n NodeStatus) Serving() bool {
 	if n.Role == RoleZooKeeper {
 		return n.Mode == "leader" || n.Mode == "follower" || n.Mode == "standalone"
 	}
-	return n.Registered
+	return n.Registered && n.Listening
 }
 
 // Healthy reports whether every node serves, a single ZooKeeper leader
@@ -114,6 +116,17 @@ func ZooKeeperMode(ctx context.Context, dial DialFunc, addr string) (string, err
 		return "", err
 	}
 	return "", errors.New("srvr gave no mode")
+}
+
+// probePort checks that a TCP connection to addr is accepted.
+func probePort(ctx context.Context, dial DialFunc, addr string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	conn, err := dial(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	return conn.Close()
 }
 
 // zkDialer adapts a DialFunc to go-zookeeper's dialer.
@@ -180,14 +193,22 @@ func queryStatus(ctx context.Context, runID string, nodes []nodeState, dial Dial
 				ns.Process = "paused"
 			}
 		}
-		if n.Role == RoleZooKeeper && ns.Process == "running" {
+		switch {
+		case ns.Process != "running":
+			ns.Error = "process " + ns.Process
+		case n.Role == RoleZooKeeper:
 			if mode, err := ZooKeeperMode(ctx, dial, n.clientAddr()); err != nil {
 				ns.Error = err.Error()
 			} else {
 				ns.Mode = mode
 			}
-		} else if ns.Process != "running" {
-			ns.Error = "process " + ns.Process
+		case n.Role == RoleKafka:
+			// A broker registers before it accepts requests.
+			if err := probePort(ctx, dial, n.clientAddr()); err != nil {
+				ns.Error = err.Error()
+			} else {
+				ns.Listening = true
+			}
 		}
 		st.Nodes = append(st.Nodes, ns)
 	}
@@ -222,7 +243,7 @@ func queryStatus(ctx context.Context, runID string, nodes []nodeState, dial Dial
 		ns := &st.Nodes[i]
 		ns.Registered = registered[strconv.Itoa(n.ID)]
 		ns.Controller = st.Controller == n.ID
-		if !ns.Registered && ns.Error == "" {
+		if !ns.Registered && (ns.Error == "" || ns.Listening) {
 			if err != nil && !errors.Is(err, zk.ErrNoNode) {
 				ns.Error = "ZooKeeper: " + err.Error()
 			} else {

@@ -25,6 +25,21 @@ func newClusterCommand(g *globalFlags) *cobra.Command {
 	return c
 }
 
+// checkClusterFlags rejects what Options.Defaults would otherwise fill in:
+// on the command line, a zero is the user's choice, not "unset".
+func checkClusterFlags(o cluster.Options) error {
+	if o.ZooKeeperNodes < 1 || o.ZooKeeperNodes > cluster.MaxNodesPerRole {
+		return fmt.Errorf("--zk-nodes %d is out of range: choose 1 to %d", o.ZooKeeperNodes, cluster.MaxNodesPerRole)
+	}
+	if o.KafkaNodes < 1 || o.KafkaNodes > cluster.MaxNodesPerRole {
+		return fmt.Errorf("--kafka-nodes %d is out of range: choose 1 to %d", o.KafkaNodes, cluster.MaxNodesPerRole)
+	}
+	if o.StartTimeout <= 0 || o.ZooKeeperHeapMB <= 0 || o.KafkaHeapMB <= 0 {
+		return errors.New("--start-timeout, --zk-heap and --kafka-heap must be positive")
+	}
+	return o.Defaults().Validate()
+}
+
 // addClusterFlags binds the flags that shape a cluster to o.
 func addClusterFlags(cmd *cobra.Command, o *cluster.Options) {
 	f := cmd.Flags()
@@ -56,6 +71,9 @@ Ctrl-C or SIGTERM tears everything down. While it runs, use
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := g.logger(cmd.ErrOrStderr())
 			if err != nil {
+				return err
+			}
+			if err := checkClusterFlags(o); err != nil {
 				return err
 			}
 			o.Logger = log
@@ -232,10 +250,10 @@ func newClusterFetchCommand() *cobra.Command {
 		Short: "Fetch the Kafka and ZooKeeper distribution from Maven Central into the cache, if it is not there",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o = o.Defaults()
-			if err := o.Validate(); err != nil {
+			if err := checkClusterFlags(o); err != nil {
 				return err
 			}
+			o = o.Defaults()
 			ctx, stop := signalContext()
 			defer stop()
 			d, err := cluster.FetchDist(ctx, o.CacheDir, cluster.Versions{Kafka: o.KafkaVersion, ZooKeeper: o.ZooKeeperVersion})
