@@ -17,7 +17,7 @@ import (
 )
 
 // buildFaultline compiles the command for tests that run it as a process.
-func buildFaultline(t *testing.T) string {
+func buildFaultline(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "faultline")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()

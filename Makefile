@@ -1,0 +1,47 @@
+# faultline: build, fetch the servers, run, test, benchmark.
+# Real-cluster targets need root (network namespaces).
+
+GO       ?= go
+BIN      := bin/faultline
+GOFLAGS  ?=
+
+.PHONY: build deps fetch up test unit bench vet fmt clean
+
+build:
+	$(GO) build $(GOFLAGS) -o $(BIN) ./cmd/faultline
+
+# Java, Maven and iproute2, from Debian's packages when missing.
+deps:
+	bash scripts/install-deps.sh
+
+# Kafka and ZooKeeper from Maven Central into ~/.cache/faultline (once).
+fetch: build deps
+	$(BIN) cluster fetch
+
+# The main job: a real 3-node ZooKeeper ensemble and 3 Kafka brokers, up
+# until Ctrl-C.
+up: fetch
+	$(BIN) cluster up
+
+# Every test, real clusters included, one package at a time: only one
+# real cluster may run on the machine at once.
+test: fetch
+	$(GO) vet ./...
+	$(GO) test -p 1 -count=1 -timeout 60m ./...
+
+# Tests that need no root, no Java and no servers.
+unit:
+	$(GO) test -count=1 -skip 'TestRealCluster|TestDownAfterHarnessKilled' ./...
+
+# Benchmarks: real clusters, so one at a time and a few iterations.
+bench: fetch
+	$(GO) test -p 1 -run '^$$' -bench . -benchtime 3x ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -l -w .
+
+clean:
+	rm -rf bin
