@@ -1,0 +1,44 @@
+package checker
+
+import (
+	"context"
+	"time"
+
+	"github.com/faultline/faultline/history"
+)
+
+// A Checker checks one aspect of a history.
+type Checker interface {
+	// Name names the checker in results, e.g. "linearizable".
+	Name() string
+	// Check checks ops, a whole history in index order as history.Read
+	// returns it. It never panics on a malformed history: it returns an
+	// Unknown result whose Error says what is wrong. When ctx is done or
+	// opts.Timeout passes, it stops and returns Unknown, never Valid.
+	Check(ctx context.Context, ops []history.Op, opts Options) Result
+}
+
+// Options are what every checker may use.
+type Options struct {
+	// OutDir is where a checker writes files for a person to read (HTML
+	// visualizations). Empty means write nothing.
+	OutDir string
+	// Timeout bounds the check; zero means no bound but ctx's.
+	Timeout time.Duration
+}
+
+// All returns a Checker that runs each of checkers in turn on the same history
+// and composes their results (see Compose).
+func All(checkers ...Checker) Checker { return all(checkers) }
+
+type all []Checker
+
+func (all) Name() string { return "compose" }
+
+func (a all) Check(ctx context.Context, ops []history.Op, opts Options) Result {
+	results := make([]Result, len(a))
+	for i, c := range a {
+		results[i] = c.Check(ctx, ops, opts)
+	}
+	return Compose(results...)
+}

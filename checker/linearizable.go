@@ -1,0 +1,269 @@
+package checker
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/faultline/faultline/history"
+)
+
+// Linearizable checks a zk-register history for linearizability with
+// porcupine. Each key is a znode, modelled as a versioned register that
+// starts at value 0, version 0 (the workload's setup creates it so before any
+// op on it); keys are checked independently and in parallel.
+//
+// What the model makes of each call:
+//   - read: an OK read saw {"value":v,"version":n}; other reads constrain
+//     nothing and are dropped.
+//   - write {"value":v}: OK means it made version n = previous + 1
+//     ({"value":v,"version":n}).
+//   - cas {"expected_version":e,"value":v}: OK means the version was e and
+//     it made e+1 (the completion says which); a fail with error
+//     "bad-version" means the version was not e, and changed nothing.
+//   - Any other fail certainly did not happen and is dropped. Info and
+//     never-completed writes and cas ops may have taken effect at any time
+//     after their invocation: they stay open to the end of the history with
+//     an unknown outcome (see register_prune.go for how the checker keeps
+//     that tractable; it relies on written values being unique per key).
+//
+// Nemesis ops are not checked; their fault windows annotate the HTML
+// visualization that Check writes, for each key that is not linearizable, to
+// linearizability-<key>.html in Options.OutDir. Nothing is written for a
+// valid history.
+//
+// Result.Details holds:
+//   - "keys": the number of keys checked;
+//   - "counts": client calls per f and outcome (ok, fail, info,
+//     incomplete);
+//   - "invalid_keys", "unknown_keys": the keys that are not linearizable
+//     and those the checker could not decide in time;
+//   - "info_ops": what the pruning did with unknown writes and cas ops;
+//   - "files": the visualizations written, relative to Options.OutDir;
+//   - "duration_ms", "key_duration_ms": the time the check took, in all
+//     and in porcupine per key.
+type Linearizable struct {
+	// noPrune checks unknown ops the textbook way, open to the end of the
+	// history with no restriction; the tests compare both.
+	noPrune bool
+}
+
+// Name returns "linearizable".
+func (Linearizable) Name() string { return "linearizable" }
+
+// keyCheck is one key's history and what porcupine made of it.
+type keyCheck struct {
+	key    string
+	ops    []porcupine.Operation
+	result porcupine.CheckResult
+	info   porcupine.LinearizationInfo
+	took   time.Duration
+}
+
+// Check checks ops; see Linearizable.
+func (l Linearizable) Check(ctx context.Context, ops []history.Op, opts Options) Result {
+	start := time.Now()
+	res := Result{Checker: l.Name(), Valid: Unknown, Details: map[string]any{}}
+	calls, err := history.Pair(ops)
+	if err != nil {
+		res.Error = fmt.Sprintf("malformed history: %v", err)
+		return res
+	}
+	var end int64
+	for _, op := range ops {
+		end = max(end, op.Time)
+	}
+	end++ // later than every event: when unknown ops may still take effect
+
+	byKey := map[string][]*registerOp{}
+	counts := map[string]map[string]int{}
+	for i := range calls {
+		c := &calls[i]
+		if c.Invoke.Process == history.Nemesis {
+			continue
+		}
+		res.Counts.add(*c)
+		outcome := string(c.Outcome())
+		if c.Incomplete() {
+			outcome = "incomplete"
+		}
+		if counts[c.Invoke.F] == nil {
+			counts[c.Invoke.F] = map[string]int{}
+		}
+		counts[c.Invoke.F][outcome]++
+		op, err := decodeRegisterCall(c)
+		if err != nil {
+			res.Error = fmt.Sprintf("malformed zk-register history: %v", err)
+			return res
+		}
+		if op != nil {
+			byKey[c.Invoke.Key] = append(byKey[c.Invoke.Key], op)
+		}
+	}
+	res.Details["counts"] = counts
+
+	var stats pruneStats
+	checks := make([]*keyCheck, 0, len(byKey))
+	for _, key := range slices.Sorted(maps.Keys(byKey)) {
+		kops := byKey[key]
+		prune := !l.noPrune && uniqueValues(kops)
+		if !l.noPrune && !prune {
+			res.Notes = append(res.Notes, fmt.Sprintf("key %s: written values are not unique, so unknown ops were checked without pruning (slower); the workload should write unique values", key))
+		}
+		checks = append(checks, &keyCheck{key: key, ops: buildOperations(kops, end, prune, &stats)})
+	}
+	res.Details["keys"] = len(checks)
+	res.Details["info_ops"] = stats
+
+	cancelled := runKeyChecks(ctx, checks, opts.Timeout)
+
+	var invalid, unknown []string
+	var verdicts []Validity
+	keyMS := make(map[string]int64, len(checks))
+	for _, kc := range checks {
+		keyMS[kc.key] = kc.took.Milliseconds()
+		switch {
+		case cancelled || kc.result == porcupine.Unknown:
+			unknown = append(unknown, kc.key)
+			verdicts = append(verdicts, Unknown)
+		case kc.result == porcupine.Illegal:
+			invalid = append(invalid, kc.key)
+			verdicts = append(verdicts, Invalid)
+		default:
+			verdicts = append(verdicts, Valid)
+		}
+	}
+	res.Valid = Merge(verdicts...)
+	res.Details["invalid_keys"] = invalid
+	res.Details["unknown_keys"] = unknown
+	res.Details["key_duration_ms"] = keyMS
+	if cancelled {
+		res.Notes = append(res.Notes, fmt.Sprintf("the check was cancelled (%v) before it finished: no verdict", context.Cause(ctx)))
+	} else if len(unknown) > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("the check timed out after %v with %d key(s) undecided (%s); give it a longer timeout, or run tests with fewer ops per key",
+			opts.Timeout, len(unknown), strings.Join(unknown, ", ")))
+	}
+
+	var files, errs []string
+	windows := faultWindows(calls, end)
+	for _, kc := range checks {
+		if cancelled || kc.result != porcupine.Illegal {
+			continue
+		}
+		sp := findStuckPoint(kc.ops, kc.info)
+		res.Anomalies = append(res.Anomalies, nonlinearizableAnomaly(kc.key, kc.ops, sp))
+		if opts.OutDir == "" {
+			continue
+		}
+		name, err := writeVisualization(opts.OutDir, kc, sp, windows, files)
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		files = append(files, name)
+	}
+	res.Details["files"] = files
+	if len(errs) > 0 {
+		res.Error = strings.Join(errs, "; ")
+	}
+	res.Details["duration_ms"] = time.Since(start).Milliseconds()
+	return res
+}
+
+// runKeyChecks runs porcupine on every key, on as many keys at once as there
+// are CPUs, all within timeout (if non-zero) and ctx. It reports whether ctx
+// was done before the checks finished, in which case no verdict stands.
+func runKeyChecks(ctx context.Context, checks []*keyCheck, timeout time.Duration) (cancelled bool) {
+	var stop atomic.Bool
+	defer context.AfterFunc(ctx, func() { stop.Store(true) })()
+	model := registerModel(&stop)
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+
+	// Biggest keys first, so that one big key does not start last.
+	order := make([]*keyCheck, len(checks))
+	copy(order, checks)
+	sort.SliceStable(order, func(i, j int) bool { return len(order[i].ops) > len(order[j].ops) })
+	next := make(chan *keyCheck, len(order))
+	for _, kc := range order {
+		next <- kc
+	}
+	close(next)
+
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(order)) {
+		wg.Go(func() {
+			for kc := range next {
+				var limit time.Duration
+				if !deadline.IsZero() {
+					if limit = time.Until(deadline); limit <= 0 {
+						kc.result = porcupine.Unknown
+						continue
+					}
+				}
+				if stop.Load() {
+					kc.result = porcupine.Unknown
+					continue
+				}
+				t := time.Now()
+				kc.result, kc.info = porcupine.CheckOperationsVerbose(model, kc.ops, limit)
+				kc.took = time.Since(t)
+			}
+		})
+	}
+	wg.Wait()
+	return stop.Load()
+}
+
+// writeVisualization writes porcupine's HTML for kc into dir, annotated with
+// the fault windows and the stuck point, and returns the file's name. taken
+// lists names already used, since different keys may sanitize alike.
+func writeVisualization(dir string, kc *keyCheck, sp stuckPoint, windows []faultWindow, taken []string) (name string, err error) {
+	defer func() {
+		if r := recover(); r != nil { // porcupine panics on what it considers impossible
+			name, err = "", fmt.Errorf("write visualization of key %s: porcupine: %v", kc.key, r)
+		}
+	}()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("write visualization of key %s: %w", kc.key, err)
+	}
+	base := "linearizability-" + fileSafe(kc.key)
+	name = base + ".html"
+	for n := 2; slices.Contains(taken, name); n++ {
+		name = fmt.Sprintf("%s-%d.html", base, n)
+	}
+	info := kc.info
+	info.AddAnnotations(faultAnnotations(windows))
+	info.AddAnnotations(stuckAnnotation(kc.ops, sp))
+	if err := porcupine.VisualizePath(registerModel(nil), info, filepath.Join(dir, name)); err != nil {
+		return "", fmt.Errorf("write visualization of key %s: %w", kc.key, err)
+	}
+	return name, nil
+}
+
+// fileSafe maps a key (a znode path like /faultline/r1) to a file name part.
+func fileSafe(key string) string {
+	s := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			return r
+		}
+		return '_'
+	}, strings.TrimLeft(key, "/"))
+	if s == "" {
+		return "_"
+	}
+	return s
+}

@@ -1,0 +1,131 @@
+package checker
+
+import "github.com/anishathalye/porcupine"
+
+// Ops whose outcome is unknown (info, or never completed) may take effect at
+// any time after their invocation, so the model must consider every place
+// they could go. Porcupine tries them all, and with many of them open at once
+// (a real run under faults has dozens per key) its search explodes: it tries
+// every subset of them before each later op. This pass, run per key, uses
+// three facts that hold when written values are unique, to cut the search
+// without losing any valid linearization:
+//
+//  1. An unknown write or cas whose value some OK read returned took effect
+//     before that read completed: its return time becomes the earliest such
+//     read's completion instead of infinity.
+//  2. An unknown op whose value no read returned ("unobserved") cannot have
+//     made a version that an OK op reports, since that op would have seen its
+//     value: while ops with a finite return remain, the model lets it take
+//     effect only to make a version nobody reported, and only after every
+//     read of the version it replaces. Anywhere else it either did not happen
+//     or happened after everything else, which constrains nothing.
+//  3. An unobserved cas whose expected version + 1 is a version an OK op
+//     reports can never have taken effect: it is dropped.
+//
+// When values are not unique on a key, none of this holds and the key is
+// checked without pruning.
+
+// keyFacts are what the pruning rules need to know about one key's history.
+type keyFacts struct {
+	known  map[int64]struct{} // versions OK ops report (read, or made)
+	reads  map[int64]int32    // number of OK reads of each version
+	finite int32              // ops with a finite return time
+}
+
+func (f *keyFacts) isKnown(version int64) bool {
+	_, ok := f.known[version]
+	return ok
+}
+
+func (f *keyFacts) readsOf(version int64) int32 { return f.reads[version] }
+
+// pruneStats counts what the pruning did, for the result's details.
+type pruneStats struct {
+	Observed   int `json:"observed"`   // rule 1: return time bounded by a read
+	Unobserved int `json:"unobserved"` // rule 2: kept, restricted
+	Dropped    int `json:"dropped"`    // rule 3
+	Unpruned   int `json:"unpruned"`   // on keys without unique values
+}
+
+// uniqueValues reports whether every value written on a key is distinct from
+// the others and from the initial 0.
+func uniqueValues(ops []*registerOp) bool {
+	seen := map[int64]struct{}{0: {}}
+	for _, op := range ops {
+		if op.kind == registerRead {
+			continue
+		}
+		if _, dup := seen[op.value]; dup {
+			return false
+		}
+		seen[op.value] = struct{}{}
+	}
+	return true
+}
+
+// buildOperations turns one key's ops into porcupine operations. end is a time
+// later than every event in the history: the return time of ops that may have
+// taken effect at any time. If prune is false, unknown ops simply stay open
+// until end, as in the textbook treatment.
+func buildOperations(ops []*registerOp, end int64, prune bool, stats *pruneStats) []porcupine.Operation {
+	facts := &keyFacts{known: map[int64]struct{}{}, reads: map[int64]int32{}}
+	firstSeen := map[int64]int64{} // value → earliest return of an OK read of it
+	for _, op := range ops {
+		if op.outcome != outcomeOK {
+			continue
+		}
+		facts.known[op.outVersion] = struct{}{}
+		if op.kind == registerRead {
+			facts.reads[op.outVersion]++
+			ret := op.call.Completion.Time
+			if t, ok := firstSeen[op.outValue]; !ok || ret < t {
+				firstSeen[op.outValue] = ret
+			}
+		}
+	}
+
+	procs := map[int]int{} // process → zero-based client id, for the visualization
+	out := make([]porcupine.Operation, 0, len(ops))
+	for _, op := range ops {
+		call, ret := op.call.Invoke.Time, end
+		if op.outcome != outcomeUnknown {
+			ret = op.call.Completion.Time
+		} else {
+			switch seen, ok := firstSeen[op.value]; {
+			case !prune:
+				stats.Unpruned++
+			case ok && seen >= call:
+				ret = seen // rule 1
+				stats.Observed++
+			case op.kind == registerCAS && facts.isKnown(op.expected+1):
+				stats.Dropped++ // rule 3
+				continue
+			default:
+				// Rule 2. (A read that saw the value before the op was
+				// even invoked makes the key invalid whatever this op
+				// does, so it is treated as unobserved too.)
+				op.unobserved = true
+				op.facts = facts
+				stats.Unobserved++
+			}
+		}
+		op.finite = ret != end
+		if op.finite {
+			facts.finite++
+		}
+		id, ok := procs[int(op.call.Invoke.Process)]
+		if !ok {
+			id = len(procs)
+			procs[int(op.call.Invoke.Process)] = id
+		}
+		out = append(out, porcupine.Operation{
+			ClientId: id,
+			Input:    op,
+			Call:     call,
+			Output:   op,
+			Return:   ret,
+			Metadata: op,
+		})
+	}
+	return out
+}

@@ -1,0 +1,77 @@
+package history
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestProcessJSON(t *testing.T) {
+	for _, tc := range []struct {
+		p    Process
+		json string
+	}{
+		{0, `0`},
+		{31, `31`},
+		{Nemesis, `"nemesis"`},
+	} {
+		got, err := json.Marshal(tc.p)
+		if err != nil || string(got) != tc.json {
+			t.Errorf("Marshal(%d) = %s, %v; want %s", int(tc.p), got, err, tc.json)
+		}
+		var back Process
+		if err := json.Unmarshal([]byte(tc.json), &back); err != nil || back != tc.p {
+			t.Errorf("Unmarshal(%s) = %d, %v; want %d", tc.json, int(back), err, int(tc.p))
+		}
+	}
+	for _, bad := range []string{`-1`, `-7`, `"client"`, `1.5`, `true`, `null`, `"1"`, `99999999999`} {
+		var p Process
+		if err := json.Unmarshal([]byte(bad), &p); err == nil {
+			t.Errorf("Unmarshal(%s) = %d, want an error", bad, int(p))
+		}
+	}
+	if _, err := json.Marshal(Process(-2)); err == nil {
+		t.Error("Marshal(-2) succeeded, want an error")
+	}
+}
+
+func TestTypeValidate(t *testing.T) {
+	for _, ty := range []Type{Invoke, OK, Fail, Info} {
+		if err := ty.Validate(); err != nil {
+			t.Errorf("%q: %v", ty, err)
+		}
+	}
+	for _, ty := range []Type{"", "OK", "oks", "invoked"} {
+		if err := ty.Validate(); err == nil {
+			t.Errorf("%q: no error", ty)
+		}
+	}
+	if Invoke.IsCompletion() || !OK.IsCompletion() || !Fail.IsCompletion() || !Info.IsCompletion() {
+		t.Error("IsCompletion is wrong")
+	}
+}
+
+func TestOpValidate(t *testing.T) {
+	good := Op{Index: 1, Time: 2, Process: 3, Type: OK, F: "read", Value: json.RawMessage(`{"value":1}`)}
+	if err := good.Validate(); err != nil {
+		t.Fatalf("valid op: %v", err)
+	}
+	for _, tc := range []struct {
+		edit func(*Op)
+		want string
+	}{
+		{func(o *Op) { o.Index = -1 }, "negative index"},
+		{func(o *Op) { o.Time = -5 }, "negative time -5"},
+		{func(o *Op) { o.Process = -3 }, "process -3 is invalid"},
+		{func(o *Op) { o.Type = "done" }, `unknown type "done"`},
+		{func(o *Op) { o.F = "" }, `missing "f"`},
+		{func(o *Op) { o.Value = json.RawMessage(`{"value":`) }, "value is not valid JSON"},
+	} {
+		op := good
+		tc.edit(&op)
+		err := op.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate() = %v, want an error containing %q", err, tc.want)
+		}
+	}
+}
