@@ -160,8 +160,10 @@ func (l zkLogger) Printf(format string, args ...any) {
 	l.log.Debug(fmt.Sprintf(format, args...), "client", "zookeeper")
 }
 
-// zkCall runs a go-zookeeper call with a deadline: its calls have none.
-func zkCall[T any](ctx context.Context, fn func() (T, error)) (T, error) {
+// CallZK runs a go-zookeeper call until ctx ends: its calls have no
+// deadline of their own. When ctx ends first, the call goes on in the
+// background, its result dropped, and CallZK returns ctx's error.
+func CallZK[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 	type result struct {
 		v   T
 		err error
@@ -217,7 +219,7 @@ func queryStatus(ctx context.Context, runID string, nodes []nodeState, dial Dial
 	}
 	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	ids, err := zkCall(qctx, func() ([]string, error) {
+	ids, err := CallZK(qctx, func() ([]string, error) {
 		ids, _, err := zkConn.Children("/brokers/ids")
 		return ids, err
 	})
@@ -225,7 +227,7 @@ func queryStatus(ctx context.Context, runID string, nodes []nodeState, dial Dial
 	for _, id := range ids {
 		registered[id] = true
 	}
-	if data, err := zkCall(qctx, func() ([]byte, error) {
+	if data, err := CallZK(qctx, func() ([]byte, error) {
 		data, _, err := zkConn.Get("/controller")
 		return data, err
 	}); err == nil {

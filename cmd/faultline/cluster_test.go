@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/faultline/faultline/internal/realtest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,16 +28,6 @@ func buildFaultline(t testing.TB) string {
 	return bin
 }
 
-func requireRealCluster(t *testing.T) {
-	t.Helper()
-	if err := cluster.Preflight(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI must run the real-cluster tests: %v", err)
-		}
-		t.Skipf("real-cluster test: %v", err)
-	}
-}
-
 // runState is the part of a run's state file this test reads.
 type runState struct {
 	ID         string   `json:"id"`
@@ -52,7 +43,7 @@ type runState struct {
 // die with it (parent-death signal), its namespaces stay behind, and
 // `cluster down` removes them, after which nothing of the run remains.
 func TestDownAfterHarnessKilled(t *testing.T) {
-	requireRealCluster(t)
+	realtest.Require(t)
 	bin := buildFaultline(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

@@ -91,6 +91,6 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%v: see `%s --help`", err, c.CommandPath())
 	})
-	root.AddCommand(newClusterCommand(g))
+	root.AddCommand(newClusterCommand(g), newTestCommand(g), newCheckCommand())
 	return root
 }

@@ -1,0 +1,100 @@
+package results
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+)
+
+// The files of a run's directory.
+const (
+	TestFile    = "test.json"
+	HistoryFile = "history.jsonl"
+	ResultsFile = "results.json"
+	LogFile     = "faultline.log"
+)
+
+// timeLayout names a run's directory by its start time, sortable.
+const timeLayout = "20060102T150405.000Z"
+
+var testNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// ValidTestName says whether name can name a folder of the store.
+func ValidTestName(name string) error {
+	if !testNamePattern.MatchString(name) || len(name) > 100 {
+		return fmt.Errorf("test name %q cannot name a folder: use letters, digits, '.', '_' and '-'", name)
+	}
+	return nil
+}
+
+// CreateRun makes store/<test>/<start>/ and points store/latest (and
+// store/<test>/latest) at it.
+func CreateRun(store, test string, start time.Time) (string, error) {
+	if err := ValidTestName(test); err != nil {
+		return "", err
+	}
+	stamp := start.UTC().Format(timeLayout)
+	dir := filepath.Join(store, test, stamp)
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", fmt.Errorf("make the store %s: %w (choose another with --store)", store, err)
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return "", fmt.Errorf("make the run's folder: %w", err)
+	}
+	if err := relink(filepath.Join(store, "latest"), filepath.Join(test, stamp)); err != nil {
+		return "", err
+	}
+	if err := relink(filepath.Join(store, test, "latest"), stamp); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+// relink points the symlink at link to target, replacing it atomically.
+func relink(link, target string) error {
+	tmp := link + ".tmp"
+	_ = os.Remove(tmp)
+	if err := os.Symlink(target, tmp); err != nil {
+		return fmt.Errorf("link %s: %w", link, err)
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		return fmt.Errorf("link %s: %w", link, err)
+	}
+	return nil
+}
+
+// WriteJSON writes v, indented, to path atomically.
+func WriteJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", filepath.Base(path), err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// Locate finds the history to check from a run's directory, a store's
+// test folder or latest link, or a history file.
+func Locate(arg string) (historyPath, runDir string, err error) {
+	st, err := os.Stat(arg)
+	if err != nil {
+		return "", "", fmt.Errorf("%s: %w: give a run's directory (store/latest) or a history.jsonl", arg, errors.Unwrap(err))
+	}
+	if !st.IsDir() {
+		return arg, filepath.Dir(arg), nil
+	}
+	for _, dir := range []string{arg, filepath.Join(arg, "latest")} {
+		p := filepath.Join(dir, HistoryFile)
+		if _, err := os.Stat(p); err == nil {
+			return p, dir, nil
+		}
+	}
+	return "", "", fmt.Errorf("%s holds no %s: give a run's directory (store/latest) or a history file", arg, HistoryFile)
+}

@@ -1,0 +1,242 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/cluster"
+	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/results"
+	"github.com/faultline/faultline/workloads"
+	"github.com/faultline/faultline/workloads/zkregister"
+)
+
+// Outcome is what a test run produced.
+type Outcome struct {
+	// Dir is the run's directory in the store.
+	Dir string
+	// Result is the checkers' verdict (unset when the run failed before checking).
+	Result checker.Result
+	// Ops counts completed client ops during the time limit, and
+	// OpsPerSecond their rate.
+	Ops          int64
+	OpsPerSecond float64
+}
+
+// testRecord is the run's test.json: the spec and what the run found out.
+type testRecord struct {
+	Spec
+	Start    time.Time        `json:"start"`
+	Dir      string           `json:"dir"`
+	Versions cluster.Versions `json:"versions"`
+	Cluster  string           `json:"cluster_run,omitempty"`
+}
+
+// Run runs one test. An error means the harness could not do its job; the
+// run's directory still holds what was recorded up to then.
+func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
+	spec = spec.Defaults()
+	if err := spec.Validate(); err != nil {
+		return out, err
+	}
+	start := time.Now()
+	dir, err := results.CreateRun(spec.Store, spec.Name, start)
+	if err != nil {
+		return out, err
+	}
+	out.Dir = dir
+	logFile, err := os.Create(filepath.Join(dir, results.LogFile))
+	if err != nil {
+		return out, fmt.Errorf("create %s: %w", results.LogFile, err)
+	}
+	defer logFile.Close()
+	log := slog.New(slog.NewMultiHandler(
+		slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelDebug}),
+		spec.Logger.Handler(),
+	)).With("test", spec.Name)
+	rec := testRecord{Spec: spec, Start: start, Dir: dir}
+	if err := results.WriteJSON(filepath.Join(dir, results.TestFile), rec); err != nil {
+		return out, err
+	}
+	log.Info("test starting", "dir", dir, "seed", spec.Seed, "workload", spec.Workload, "time_limit", spec.TimeLimit)
+
+	var hist recorder = discard{}
+	var histFile *history.Writer
+	if !spec.DiscardHistory {
+		if histFile, err = history.Create(filepath.Join(dir, results.HistoryFile), history.ClockSince(start)); err != nil {
+			return out, err
+		}
+		hist = histFile
+		defer func() {
+			if histFile != nil {
+				_ = histFile.Close()
+			}
+		}()
+	}
+
+	copts := spec.Cluster
+	copts.Dir, copts.KeepDir, copts.Logger = dir, true, log
+	c, err := cluster.NewLocal(ctx, copts)
+	if err != nil {
+		return out, err
+	}
+	rec.Versions, rec.Cluster = c.Versions(), c.ID()
+	if err := results.WriteJSON(filepath.Join(dir, results.TestFile), rec); err != nil {
+		log.Warn("could not record the server versions", "err", err)
+	}
+	tornDown := false
+	teardown := func() error {
+		if tornDown {
+			return nil
+		}
+		tornDown = true
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		err := c.Close(tctx)
+		if !spec.KeepData {
+			for _, n := range c.Nodes() {
+				_ = os.RemoveAll(n.DataDir())
+			}
+		}
+		return err
+	}
+	defer func() {
+		if terr := teardown(); terr != nil && err == nil {
+			err = fmt.Errorf("tear the cluster down: %w", terr)
+		}
+	}()
+
+	w, err := newWorkload(c, spec, log)
+	if err != nil {
+		return out, err
+	}
+	defer w.Close()
+	if err := w.Setup(ctx); err != nil {
+		return out, err
+	}
+
+	in := newInterpreter(w, hist, spec.Concurrency, spec.Rate)
+	runCtx, stopRun := context.WithTimeout(ctx, spec.TimeLimit)
+	defer stopRun()
+	stopProgress := reportProgress(runCtx, spec.Progress, in, spec.TimeLimit)
+	runErr := in.run(runCtx)
+	p := in.progress("done", spec.TimeLimit)
+	stopProgress(p)
+	out.Ops, out.OpsPerSecond = p.OK+p.Fail+p.Info, p.OpsPerSecond()
+	log.Info("workload done", "ops", out.Ops, "ops_per_second", out.OpsPerSecond, "ok", p.OK, "fail", p.Fail, "info", p.Info)
+	if runErr != nil {
+		return out, runErr
+	}
+	if err := ctx.Err(); err != nil {
+		return out, fmt.Errorf("interrupted; the history so far is in %s: check it with `faultline check %s`", dir, dir)
+	}
+	if spec.DiscardHistory {
+		return out, nil
+	}
+
+	// The nemesis heals here, before the final reads, once it exists.
+	finalCtx, cancelFinal := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancelFinal()
+	if err := c.WaitHealthy(finalCtx); err != nil {
+		return out, fmt.Errorf("cluster not healthy for the final reads: %w", err)
+	}
+	if err := w.FinalReads(finalCtx, in); err != nil {
+		return out, fmt.Errorf("final reads: %w", err)
+	}
+	details := w.Details()
+	w.Close()
+	if err := histFile.Close(); err != nil {
+		return out, err
+	}
+	histFile = nil
+	if err := teardown(); err != nil {
+		log.Warn("teardown failed", "err", err)
+	}
+
+	log.Info("checking")
+	res, err := Check(ctx, filepath.Join(dir, results.HistoryFile), spec.Workload, details, checker.Options{OutDir: dir, Timeout: spec.CheckTimeout})
+	if err != nil {
+		return out, err
+	}
+	out.Result = res
+	if err := results.WriteJSON(filepath.Join(dir, results.ResultsFile), res); err != nil {
+		return out, err
+	}
+	log.Info("test done", "valid", res.Valid.String())
+	return out, nil
+}
+
+func newWorkload(c cluster.Cluster, spec Spec, log *slog.Logger) (workloads.Workload, error) {
+	switch spec.Workload {
+	case WorkloadZKRegister:
+		return zkregister.New(c, spec.ZKRegister, spec.Seed, log)
+	}
+	return nil, fmt.Errorf("no workload %q", spec.Workload)
+}
+
+// Check runs a workload's checkers on a stored history. details (the
+// workload's, e.g. its read mode) are added to the result.
+func Check(ctx context.Context, historyPath, workload string, details map[string]any, opts checker.Options) (checker.Result, error) {
+	ops, err := history.ReadFile(historyPath)
+	var note string
+	if errors.Is(err, history.ErrTruncatedTail) {
+		// A crashed run's partial last line: check what is whole.
+		note, err = fmt.Sprintf("%v: checked the %d whole ops", err, len(ops)), nil
+	}
+	if err != nil {
+		return checker.Result{}, err
+	}
+	var ch checker.Checker
+	switch workload {
+	case WorkloadZKRegister:
+		ch = checker.Linearizable{}
+	default:
+		return checker.Result{}, fmt.Errorf("no checker for workload %q: choose %s", workload, WorkloadZKRegister)
+	}
+	res := checker.All(ch).Check(ctx, ops, opts)
+	if note != "" {
+		res.Notes = append(res.Notes, note)
+	}
+	if res.Details == nil {
+		res.Details = map[string]any{}
+	}
+	res.Details["workload"] = workload
+	for k, v := range details {
+		res.Details[k] = v
+	}
+	return res, nil
+}
+
+// reportProgress calls sink about once a second until stop is called,
+// which reports the last state.
+func reportProgress(ctx context.Context, sink ProgressSink, in *interpreter, limit time.Duration) func(Progress) {
+	if sink == nil {
+		return func(Progress) {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				sink(in.progress("run", limit))
+			}
+		}
+	}()
+	return func(last Progress) {
+		close(done)
+		<-finished
+		sink(last)
+	}
+}

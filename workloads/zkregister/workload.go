@@ -1,0 +1,177 @@
+package zkregister
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"time"
+
+	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/cluster"
+	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/workloads"
+	"github.com/go-zookeeper/zk"
+)
+
+// root is the znode under which the registers live.
+const root = "/faultline/registers"
+
+// Workload is the zk-register workload on one cluster.
+type Workload struct {
+	opts  Options
+	c     cluster.Cluster
+	log   *slog.Logger
+	gen   *generator
+	admin *zk.Conn // the workload's own session: makes keys, not part of the history
+}
+
+// New makes the workload for cluster c. The seed drives the generator.
+func New(c cluster.Cluster, o Options, seed uint64, log *slog.Logger) (*Workload, error) {
+	o = o.Defaults()
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Workload{opts: o, c: c, log: log, gen: newGenerator(seed, o)}, nil
+}
+
+var _ workloads.Workload = (*Workload)(nil)
+
+func (w *Workload) servers() []string {
+	var s []string
+	for _, n := range w.c.ZooKeepers() {
+		s = append(s, n.ClientAddr())
+	}
+	return s
+}
+
+// Setup makes /faultline/registers.
+func (w *Workload) Setup(ctx context.Context) error {
+	conn, err := cluster.ConnectZooKeeper(w.c.Dial, w.servers(), w.opts.SessionTimeout, w.log)
+	if err != nil {
+		return err
+	}
+	w.admin = conn
+	for _, p := range []string{"/faultline", root} {
+		if err := w.create(ctx, p, nil); err != nil {
+			return fmt.Errorf("zk-register setup: %w", err)
+		}
+	}
+	return nil
+}
+
+// create makes a persistent znode, retrying until ctx ends; an existing
+// node counts as made (an earlier try may have made it).
+func (w *Workload) create(ctx context.Context, p string, data []byte) error {
+	for {
+		_, err := call(ctx, w.opts.OpTimeout, func() (string, error) {
+			return w.admin.Create(p, data, 0, zk.WorldACL(zk.PermAll))
+		})
+		if err == nil || errors.Is(err, zk.ErrNodeExists) {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("create %s: %w", p, err)
+		}
+		w.log.Debug("create znode failed, retrying", "path", p, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Next returns the next op; a fresh key's znode is made (value 0, version
+// 0) before any op on it is handed out.
+func (w *Workload) Next(ctx context.Context, p history.Process) (history.Op, error) {
+	return w.gen.next(func(key string) error {
+		return w.create(ctx, path.Join(root, key), encodeData(0))
+	})
+}
+
+// Completed learns versions from ok ops, so compare-and-sets aim close.
+func (w *Workload) Completed(op history.Op) {
+	if op.Type != history.OK {
+		return
+	}
+	var r readResult // every ok value has a version
+	if err := jsonUnmarshal(op.Value, &r); err == nil {
+		w.gen.observe(r.Version, op.Key)
+	}
+}
+
+// Client opens a session for process p on one server; processes are spread
+// over the servers in turn.
+func (w *Workload) Client(ctx context.Context, p history.Process) (workloads.Client, error) {
+	zks := w.c.ZooKeepers()
+	node := zks[int(p)%len(zks)]
+	conn, err := cluster.ConnectZooKeeper(w.c.Dial, []string{node.ClientAddr()}, w.opts.SessionTimeout, w.log)
+	if err != nil {
+		return nil, err
+	}
+	return &client{conn: conn, node: node.Name(), reads: w.opts.Reads, timeout: w.opts.OpTimeout}, nil
+}
+
+// FinalReads reads every key ever used, after sync, through a session on
+// the whole ensemble, retrying a read that did not complete.
+func (w *Workload) FinalReads(ctx context.Context, rec workloads.Recorder) error {
+	var c *client
+	var p history.Process
+	defer func() {
+		if c != nil {
+			c.Close()
+		}
+	}()
+	for _, key := range w.gen.keys() {
+		for attempt := 0; ; attempt++ {
+			if c == nil {
+				p = rec.NewProcess()
+				conn, err := cluster.ConnectZooKeeper(w.c.Dial, w.servers(), w.opts.SessionTimeout, w.log)
+				if err != nil {
+					return err
+				}
+				c = &client{conn: conn, node: "ensemble", reads: ReadSync, timeout: w.opts.OpTimeout}
+			}
+			done, err := rec.Record(ctx, p, c, history.Op{Type: history.Invoke, F: "read", Key: key})
+			if err != nil {
+				return err
+			}
+			if done.Type == history.OK {
+				break
+			}
+			if done.Type == history.Info {
+				c.Close() // the process is retired with its session
+				c = nil
+			}
+			if attempt >= 10 || ctx.Err() != nil {
+				return fmt.Errorf("final read of %s did not complete after %d attempts: %s", key, attempt+1, done.Error)
+			}
+		}
+	}
+	return nil
+}
+
+// Checker checks linearizability.
+func (w *Workload) Checker() checker.Checker { return checker.Linearizable{} }
+
+// Details describe the workload in results.
+func (w *Workload) Details() map[string]any {
+	return map[string]any{
+		"reads":       string(w.opts.Reads),
+		"keys":        w.opts.Keys,
+		"ops_per_key": w.opts.OpsPerKey,
+		"keys_used":   len(w.gen.keys()),
+	}
+}
+
+// Close closes the workload's own session.
+func (w *Workload) Close() error {
+	if w.admin != nil {
+		closeInBackground(w.admin)
+	}
+	return nil
+}
