@@ -5,7 +5,7 @@ GO       ?= go
 BIN      := bin/faultline
 GOFLAGS  ?=
 
-.PHONY: build deps fetch up test unit bench vet fmt clean
+.PHONY: build deps fetch run up test unit bench vet fmt clean
 
 build:
 	$(GO) build $(GOFLAGS) -o $(BIN) ./cmd/faultline
@@ -18,8 +18,12 @@ deps:
 fetch: build deps
 	$(BIN) cluster fetch
 
-# The main job: a real 3-node ZooKeeper ensemble and 3 Kafka brokers, up
-# until Ctrl-C.
+# The main job: a 60 s zk-register linearizability test against a real
+# 3-node ZooKeeper ensemble and 3 Kafka brokers; the run lands in ./store.
+run: fetch
+	$(BIN) test --workload zk-register --time-limit 60s
+
+# The cluster alone, up until Ctrl-C.
 up: fetch
 	$(BIN) cluster up
 
@@ -31,7 +35,7 @@ test: fetch
 
 # Tests that need no root, no Java and no servers.
 unit:
-	$(GO) test -count=1 -skip 'TestRealCluster|TestDownAfterHarnessKilled' ./...
+	$(GO) test -count=1 -skip 'TestRealCluster|TestDownAfterHarnessKilled|TestZKRegister' ./...
 
 # Benchmarks: real clusters, so one at a time and a few iterations.
 bench: fetch

@@ -61,6 +61,11 @@ func PrintSummary(w io.Writer, r checker.Result, runDir string) {
 			fmt.Fprintf(w, "  see %s\n", strings.Join(files, ", "))
 		}
 	}
+	if len(r.Results) > 0 {
+		for _, n := range r.Notes {
+			fmt.Fprintln(w, "note: "+n)
+		}
+	}
 	verdict := map[checker.Validity]string{checker.Valid: "VALID", checker.Invalid: "INVALID", checker.Unknown: "UNKNOWN"}[r.Valid]
 	if runDir != "" {
 		fmt.Fprintf(w, "verdict: %s   %s\n", verdict, runDir)

@@ -1,0 +1,43 @@
+package results
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCreateRunAndLocate(t *testing.T) {
+	store := t.TempDir()
+	first, err := CreateRun(store, "zk-register", time.Date(2026, 11, 25, 3, 4, 5, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := CreateRun(store, "zk-register", time.Date(2026, 11, 25, 3, 5, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first == second || !strings.HasPrefix(filepath.Base(second), "20261125T030500") {
+		t.Errorf("runs %s and %s", first, second)
+	}
+	for _, link := range []string{filepath.Join(store, "latest"), filepath.Join(store, "zk-register", "latest")} {
+		if got, err := filepath.EvalSymlinks(link); err != nil || got != second {
+			t.Errorf("%s → %s (%v), want %s", link, got, err, second)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(second, HistoryFile), []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, arg := range []string{second, filepath.Join(store, "latest"), filepath.Join(store, "zk-register"), filepath.Join(second, HistoryFile)} {
+		if p, _, err := Locate(arg); err != nil || filepath.Base(p) != HistoryFile {
+			t.Errorf("Locate(%s) = %s, %v", arg, p, err)
+		}
+	}
+	if _, _, err := Locate(first); err == nil {
+		t.Error("a run without a history located one")
+	}
+	if _, err := CreateRun(store, "../escape", time.Now()); err == nil {
+		t.Error("a test name with a path in it was accepted")
+	}
+}
