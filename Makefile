@@ -35,7 +35,7 @@ test: fetch
 
 # Tests that need no root, no Java and no servers.
 unit:
-	$(GO) test -count=1 -skip 'TestRealCluster|TestDownAfterHarnessKilled|TestZKRegister' ./...
+	$(GO) test -count=1 -skip 'TestRealCluster|TestDownAfterHarnessKilled|TestZKRegister|TestFaultsOnARealCluster' ./...
 
 # Benchmarks: real clusters, so one at a time and a few iterations.
 bench: fetch

@@ -185,3 +185,20 @@ func jvmArgs(spec nodeSpec, heapMB int, classpath, configFile, log4jFile string)
 	}
 	return args
 }
+
+// PlannedNode is a node a cluster with the given options will have.
+type PlannedNode struct {
+	Name string
+	Role Role
+}
+
+// PlanNodes lists the nodes a cluster with options o will have, before it
+// exists: for validating options that name nodes.
+func PlanNodes(o Options) []PlannedNode {
+	o = o.Defaults()
+	var out []PlannedNode
+	for _, s := range planNodes(o.ZooKeeperNodes, o.KafkaNodes) {
+		out = append(out, PlannedNode{Name: s.Name, Role: s.Role})
+	}
+	return out
+}

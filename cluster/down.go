@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -13,24 +14,33 @@ import (
 // Down removes a run: it asks a live harness to tear its cluster down, then
 // kills every process left in the run's namespaces and removes the
 // namespaces, the work directory (when made for the run) and the state
-// file. With an empty id it removes every run on this machine.
-func Down(ctx context.Context, id string) ([]string, error) {
-	ids := []string{id}
-	if id == "" {
-		var err error
+// file. A run whose state file is damaged or gone is removed by its
+// namespaces. With an empty id it removes every run whose harness is dead,
+// and the live ones too when all is set.
+func Down(ctx context.Context, id string, all bool) (removed, live []string, err error) {
+	ids, named := []string{id}, id != ""
+	if !named {
 		if ids, err = RunIDs(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		ids = append(ids, orphanRuns(ids)...)
 	}
 	var errs []error
-	var removed []string
 	for _, id := range ids {
 		st, err := readState(id)
 		if err != nil {
-			errs = append(errs, err)
-			continue
+			names, _ := runNamespaces(id)
+			if _, serr := os.Stat(statePath(id)); len(names) == 0 && serr != nil {
+				errs = append(errs, err)
+				continue
+			}
+			st = &runState{ID: id} // damaged or missing: go by the namespaces
 		}
 		if st.harnessAlive() && st.HarnessPID != os.Getpid() {
+			if !named && !all {
+				live = append(live, id)
+				continue
+			}
 			stopHarness(ctx, st)
 		}
 		if err := removeRun(ctx, st); err != nil {
@@ -39,7 +49,27 @@ func Down(ctx context.Context, id string) ([]string, error) {
 		}
 		removed = append(removed, id)
 	}
-	return removed, errors.Join(errs...)
+	return removed, live, errors.Join(errs...)
+}
+
+// orphanRuns finds runs that left namespaces but no state file.
+func orphanRuns(known []string) []string {
+	entries, err := os.ReadDir(netnsDir)
+	if err != nil {
+		return nil
+	}
+	var orphans []string
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), nsPrefix)
+		if !ok {
+			continue
+		}
+		id, _, _ := strings.Cut(rest, "-")
+		if id != "" && !slices.Contains(known, id) && !slices.Contains(orphans, id) {
+			orphans = append(orphans, id)
+		}
+	}
+	return orphans
 }
 
 // stopHarness sends SIGTERM to the harness that owns a run and waits a while

@@ -137,10 +137,11 @@ func (n *localNode) signal(sig syscall.Signal) (*process, error) {
 }
 
 func (n *localNode) Stop(ctx context.Context) error {
-	p, err := n.signal(syscall.SIGTERM)
-	if p == nil {
+	if n.current() == nil {
 		return nil // not running: nothing to stop
-	} else if err != nil {
+	}
+	p, err := n.signal(syscall.SIGTERM)
+	if err != nil {
 		return err
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGCONT) // a paused process must run to act on SIGTERM
@@ -158,19 +159,28 @@ func (n *localNode) Stop(ctx context.Context) error {
 }
 
 func (n *localNode) Kill(ctx context.Context) error {
-	p, err := n.signal(syscall.SIGKILL)
-	if p == nil {
+	if n.current() == nil {
 		return nil
-	} else if err != nil {
+	}
+	p, err := n.signal(syscall.SIGKILL)
+	if err != nil {
 		return err
 	}
+	// However long the caller would wait: a process that outlives SIGKILL
+	// this long is stuck in the kernel, and waiting more will not help.
+	ctx, cancel := context.WithTimeout(ctx, killWait)
+	defer cancel()
 	select {
 	case <-p.done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("kill %s: %w", n.spec.Name, ctx.Err())
+		st, _ := readProcStat(p.cmd.Process.Pid)
+		return fmt.Errorf("kill %s: pid %d still there in state %c after SIGKILL: %w", n.spec.Name, p.cmd.Process.Pid, st.State, ctx.Err())
 	}
 }
+
+// killWait bounds the wait for a SIGKILLed process to be gone.
+const killWait = 10 * time.Second
 
 // Pause sends SIGSTOP and returns once the process is stopped.
 func (n *localNode) Pause(ctx context.Context) error {

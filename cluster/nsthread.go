@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"runtime"
+	"sync"
 
 	"github.com/vishvananda/netns"
 )
@@ -46,17 +47,23 @@ func onLockedThread(fn func() error) error {
 	return <-errc
 }
 
+// The main goroutine must be locked to the main thread (see
+// LockMainThread): a worker that ran on the main thread would, when it
+// ends, leave the whole process's main thread parked in a node's namespace.
+
 // nsWorker is a goroutine locked for life to a thread inside one network
 // namespace. Node processes are started from it, so their parent-death signal
 // (which Linux ties to the thread that forked them) fires only when the worker
 // stops or the harness dies, never because the Go runtime retired a thread.
 type nsWorker struct {
-	reqs chan func()
-	done chan struct{}
+	reqs     chan func()
+	quit     chan struct{} // closed by stop
+	done     chan struct{} // closed when the worker's goroutine ends
+	stopOnce sync.Once
 }
 
 func startWorker(ns netns.NsHandle) (*nsWorker, error) {
-	w := &nsWorker{reqs: make(chan func()), done: make(chan struct{})}
+	w := &nsWorker{reqs: make(chan func()), quit: make(chan struct{}), done: make(chan struct{})}
 	ready := make(chan error, 1)
 	go func() {
 		defer close(w.done)
@@ -66,8 +73,13 @@ func startWorker(ns netns.NsHandle) (*nsWorker, error) {
 			return
 		}
 		ready <- nil
-		for fn := range w.reqs {
-			fn()
+		for {
+			select {
+			case fn := <-w.reqs:
+				fn()
+			case <-w.quit:
+				return
+			}
 		}
 	}()
 	if err := <-ready; err != nil {
@@ -83,12 +95,17 @@ func (w *nsWorker) do(fn func() error) error {
 	case w.reqs <- func() { errc <- fn() }:
 		return <-errc
 	case <-w.done:
-		return fmt.Errorf("namespace worker has stopped")
+		return fmt.Errorf("the cluster is closed")
 	}
 }
 
 // stop ends the worker; processes it started get their parent-death signal.
 func (w *nsWorker) stop() {
-	close(w.reqs)
+	w.stopOnce.Do(func() { close(w.quit) })
 	<-w.done
 }
+
+// LockMainThread keeps the main goroutine on the process's main thread, so
+// that no namespace worker ever runs there. Call it from an init function of
+// every main package (and test binary) that starts clusters.
+func LockMainThread() { runtime.LockOSThread() }

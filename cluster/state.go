@@ -71,7 +71,7 @@ func readState(id string) (*runState, error) {
 	}
 	var s runState
 	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("state file %s is damaged (%v): remove what it left with `faultline cluster down %s`", statePath(id), err, id)
+		return nil, fmt.Errorf("state file %s is damaged (%v): remove the run with `faultline cluster down %s`", statePath(id), err, id)
 	}
 	if s.ID == "" {
 		s.ID = id

@@ -24,6 +24,13 @@ func PrintSummary(w io.Writer, r checker.Result, runDir string) {
 			break
 		}
 	}
+	if faults, ok := r.Details["faults"].(interface{ Lines() []string }); ok {
+		lines := faults.Lines()
+		fmt.Fprintf(w, "faults (%d):\n", len(lines))
+		for _, l := range lines {
+			fmt.Fprintln(w, "  "+l)
+		}
+	}
 	for _, lr := range leaves {
 		line := fmt.Sprintf("%s: %s", lr.Checker, lr.Valid)
 		var extra []string

@@ -80,8 +80,8 @@ func (in *interpreter) Record(ctx context.Context, p history.Process, c workload
 // run drives the workload until stop is done. Ops already invoked then
 // complete (each within the workload's op timeout) before run returns.
 // An error is a harness failure, such as a history that can't be written.
+// run's caller sets in.began before starting anything that reads progress.
 func (in *interpreter) run(stop context.Context) error {
-	in.began = time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, in.concurrency)
 	for i := range in.concurrency {

@@ -12,6 +12,7 @@ import (
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/cluster"
 	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/results"
 	"github.com/faultline/faultline/workloads"
 	"github.com/faultline/faultline/workloads/zkregister"
@@ -36,6 +37,7 @@ type testRecord struct {
 	Dir      string           `json:"dir"`
 	Versions cluster.Versions `json:"versions"`
 	Cluster  string           `json:"cluster_run,omitempty"`
+	Schedule []nemesis.Step   `json:"nemesis_schedule,omitempty"`
 }
 
 // Run runs one test. An error means the harness could not do its job; the
@@ -121,11 +123,39 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 		return out, err
 	}
 
+	steps, err := nemesis.Plan(spec.Nemesis, nemesis.Infos(c), spec.Seed, spec.TimeLimit)
+	if err != nil {
+		return out, err
+	}
+	rec.Schedule = steps
+	if err := results.WriteJSON(filepath.Join(dir, results.TestFile), rec); err != nil {
+		log.Warn("could not record the nemesis schedule", "err", err)
+	}
+	nem := nemesis.New(c, hist, steps, spec.Nemesis.Packet, log)
+
 	in := newInterpreter(w, hist, spec.Concurrency, spec.Rate)
 	runCtx, stopRun := context.WithTimeout(ctx, spec.TimeLimit)
 	defer stopRun()
+	began := time.Now()
+	in.began = began
+	nemesisDone := make(chan struct{})
+	go func() {
+		defer close(nemesisDone)
+		nem.Run(runCtx, began)
+	}()
 	stopProgress := reportProgress(runCtx, spec.Progress, in, spec.TimeLimit)
 	runErr := in.run(runCtx)
+	stopRun()
+	<-nemesisDone
+	// Heal before anything else, even when the run failed or was interrupted.
+	healCtx, cancelHeal := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancelHeal()
+	if len(steps) > 0 {
+		if err := nem.HealAll(healCtx); err != nil {
+			log.Error("healing failed", "err", err)
+		}
+	}
+	faults := nem.Windows()
 	p := in.progress("done", spec.TimeLimit)
 	stopProgress(p)
 	out.Ops, out.OpsPerSecond = p.OK+p.Fail+p.Info, p.OpsPerSecond()
@@ -140,16 +170,25 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 		return out, nil
 	}
 
-	// The nemesis heals here, before the final reads, once it exists.
-	finalCtx, cancelFinal := context.WithTimeout(ctx, 2*time.Minute)
+	finalCtx, cancelFinal := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancelFinal()
 	if err := c.WaitHealthy(finalCtx); err != nil {
-		return out, fmt.Errorf("cluster not healthy for the final reads: %w", err)
+		return out, fmt.Errorf("cluster not healthy after healing, for the final reads: %w", err)
+	}
+	if len(steps) > 0 {
+		log.Info("quiet period before the final reads", "for", spec.QuietPeriod)
+		select {
+		case <-finalCtx.Done():
+		case <-time.After(spec.QuietPeriod):
+		}
 	}
 	if err := w.FinalReads(finalCtx, in); err != nil {
 		return out, fmt.Errorf("final reads: %w", err)
 	}
 	details := w.Details()
+	if len(faults) > 0 {
+		details["faults"] = faults
+	}
 	w.Close()
 	if err := histFile.Close(); err != nil {
 		return out, err

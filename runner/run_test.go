@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/cluster"
 	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/results"
 	"github.com/faultline/faultline/workloads/zkregister"
 )
@@ -174,4 +176,49 @@ func assertOfflineCheckAgrees(t *testing.T, out Outcome) {
 	if res.Valid != out.Result.Valid {
 		t.Errorf("offline check says %s, the run said %s", res.Valid, out.Result.Valid)
 	}
+}
+
+// TestZKRegisterUnderFaults: partitions, kills and pauses for 60s; with no
+// reads but the final ones, ZooKeeper's writes must stay linearizable, and
+// every fault must be in the history and healed.
+func TestZKRegisterUnderFaults(t *testing.T) {
+	realtest.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	out, err := Run(ctx, Spec{
+		TimeLimit:   60 * time.Second,
+		Concurrency: 10,
+		Seed:        1234,
+		Store:       t.TempDir(),
+		ZKRegister:  zkregister.Options{Reads: zkregister.ReadNone},
+		Nemesis: nemesis.Options{
+			Kinds:    []nemesis.Kind{nemesis.KindPartition, nemesis.KindKill, nemesis.KindPause},
+			Interval: 5 * time.Second,
+			Roles:    []cluster.Role{cluster.RoleZooKeeper},
+		},
+	})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	assertStored(t, out)
+	if out.Result.Valid != checker.Valid {
+		t.Errorf("verdict %s, want valid: %v", out.Result.Valid, leafAnomalies(out.Result))
+	}
+	faults, _ := out.Result.Details["faults"].(nemesis.Windows)
+	if len(faults) < 4 {
+		t.Fatalf("%d faults in 60s at a 5s interval", len(faults))
+	}
+	for _, f := range faults {
+		if f.Error != "" {
+			t.Errorf("fault failed: %+v", f)
+		}
+	}
+	for _, l := range faults.Lines() {
+		t.Log(l)
+	}
+	okc := okCounts(t, out.Result)
+	if okc["write"] < 100 || okc["cas"] < 10 {
+		t.Errorf("too few ok ops under faults: %v", okc)
+	}
+	assertOfflineCheckAgrees(t, out)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/cluster"
+	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/results"
 	"github.com/faultline/faultline/workloads/zkregister"
 )
@@ -41,6 +42,11 @@ type Spec struct {
 	Cluster cluster.Options `json:"cluster"`
 	// ZKRegister shapes the zk-register workload.
 	ZKRegister zkregister.Options `json:"zk_register"`
+	// Nemesis chooses the faults injected while the workload runs.
+	Nemesis nemesis.Options `json:"nemesis"`
+	// QuietPeriod is how long the healed cluster is left alone before the
+	// final reads (default 5s).
+	QuietPeriod time.Duration `json:"quiet_period"`
 
 	// Logger receives the harness's log, besides the run's faultline.log.
 	Logger *slog.Logger `json:"-"`
@@ -73,6 +79,10 @@ func (s Spec) Defaults() Spec {
 	}
 	s.Cluster = s.Cluster.Defaults()
 	s.ZKRegister = s.ZKRegister.Defaults()
+	s.Nemesis = s.Nemesis.Defaults()
+	if s.QuietPeriod == 0 {
+		s.QuietPeriod = 5 * time.Second
+	}
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -100,6 +110,13 @@ func (s Spec) Validate() error {
 		return fmt.Errorf("--check-timeout %s is too short: give at least 1s", s.CheckTimeout)
 	}
 	if err := s.Cluster.Validate(); err != nil {
+		return err
+	}
+	var infos []nemesis.NodeInfo
+	for _, n := range cluster.PlanNodes(s.Cluster) {
+		infos = append(infos, nemesis.NodeInfo{Name: n.Name, Role: n.Role})
+	}
+	if err := s.Nemesis.Validate(infos); err != nil {
 		return err
 	}
 	return s.ZKRegister.Validate()

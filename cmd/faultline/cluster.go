@@ -175,9 +175,10 @@ func newClusterStatusCommand() *cobra.Command {
 }
 
 func newClusterDownCommand() *cobra.Command {
-	return &cobra.Command{
+	var all bool
+	cmd := &cobra.Command{
 		Use:   "down [RUN-ID]",
-		Short: "Remove a run's processes, namespaces, links and files, also after a crash (default: every run)",
+		Short: "Remove a run's processes, namespaces, links and files, also after a crash (default: every run whose harness is dead)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := cluster.Preflight(); err != nil {
@@ -189,19 +190,24 @@ func newClusterDownCommand() *cobra.Command {
 			}
 			ctx, stop := signalContext()
 			defer stop()
-			removed, err := cluster.Down(ctx, id)
+			removed, live, err := cluster.Down(ctx, id, all)
 			for _, r := range removed {
 				fmt.Fprintf(cmd.OutOrStdout(), "removed run %s\n", r)
+			}
+			for _, r := range live {
+				fmt.Fprintf(cmd.OutOrStdout(), "left run %s: its harness is running; give its id, or --all\n", r)
 			}
 			if err != nil {
 				return err
 			}
-			if len(removed) == 0 {
+			if len(removed) == 0 && len(live) == 0 {
 				fmt.Fprintln(cmd.OutOrStdout(), "no runs to remove")
 			}
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&all, "all", false, "with no RUN-ID, also stop runs whose harness is still running")
+	return cmd
 }
 
 func newClusterExecCommand() *cobra.Command {

@@ -9,9 +9,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/cluster"
+	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/results"
 	"github.com/faultline/faultline/runner"
 	"github.com/faultline/faultline/workloads/zkregister"
@@ -22,7 +25,7 @@ func newTestCommand(g *globalFlags) *cobra.Command {
 	var spec runner.Spec
 	var seed uint64
 	var testCount int
-	var reads string
+	var reads, nemesisKinds, roles, packet string
 	cmd := &cobra.Command{
 		Use:   "test",
 		Short: "Run a test: bring a cluster up, drive a workload, record the history, check it, store the run",
@@ -49,6 +52,15 @@ Exit code: 0 valid, 1 invalid, 2 unknown, 3 the test could not run.`,
 				return fmt.Errorf("--test-count %d is out of range: give at least 1", testCount)
 			}
 			spec.ZKRegister.Reads = zkregister.ReadMode(reads)
+			if spec.Nemesis.Kinds, err = nemesis.ParseKinds(nemesisKinds); err != nil {
+				return err
+			}
+			if spec.Nemesis.Roles, err = parseRoles(roles); err != nil {
+				return err
+			}
+			if spec.Nemesis.Packet.Behaviours, err = nemesis.ParseBehaviours(packet); err != nil {
+				return err
+			}
 			spec.Logger = log
 			seeded := cmd.Flags().Changed("seed")
 			spec.Progress = progressPrinter(cmd.ErrOrStderr())
@@ -97,8 +109,32 @@ Exit code: 0 valid, 1 invalid, 2 unknown, 3 the test could not run.`,
 	f.IntVar(&spec.ZKRegister.OpsPerKey, "ops-per-key", 200, "zk-register: ops on a key before it is retired for a fresh one")
 	f.StringVar(&reads, "reads", "sync", "zk-register: reads are sync (sync, then get), local (plain get) or none")
 	f.DurationVar(&spec.ZKRegister.OpTimeout, "op-timeout", 5*time.Second, "zk-register: an op not done by then is info")
+	f.StringVar(&nemesisKinds, "nemesis", "none", "faults: a comma list of partition, kill, pause, packet; or none, all")
+	f.DurationVar(&spec.Nemesis.Interval, "nemesis-interval", 10*time.Second, "time from a fault's start to its stop, and again to the next")
+	f.StringVar(&spec.Nemesis.Partition, "partition", "", "partition shape: one, halves, majorities-ring, bridge, zk-leader, kafka-controller, zk-kafka (default: one of the first four, drawn each time)")
+	f.StringVar(&spec.Nemesis.Grudge, "grudge", "", "an explicit partition, e.g. 'zk1,kafka1|zk2,zk3,kafka2,kafka3': each side sees only itself")
+	f.StringVar(&spec.Nemesis.Target, "targets", "one", "what kill, pause and packet faults hit: one, minority, majority, all, zk-leader, kafka-controller, or node names")
+	f.StringVar(&roles, "nemesis-roles", "zk,kafka", "restrict kill, pause and packet targets to zk, kafka or both")
+	f.StringVar(&packet, "packet", "delay", "packet behaviours: a comma list of delay, loss, duplicate, reorder, corrupt (delay 50ms±10ms, 20% for the others)")
+	f.DurationVar(&spec.QuietPeriod, "quiet-period", 5*time.Second, "after healing, how long to leave the cluster alone before the final reads")
 	addClusterFlags(cmd, &spec.Cluster)
 	return cmd
+}
+
+// parseRoles reads --nemesis-roles.
+func parseRoles(s string) ([]cluster.Role, error) {
+	var roles []cluster.Role
+	for _, part := range strings.Split(s, ",") {
+		switch strings.TrimSpace(part) {
+		case "zk", "zookeeper":
+			roles = append(roles, cluster.RoleZooKeeper)
+		case "kafka":
+			roles = append(roles, cluster.RoleKafka)
+		default:
+			return nil, fmt.Errorf("--nemesis-roles %q: %q is not a role: give zk, kafka or zk,kafka", s, part)
+		}
+	}
+	return roles, nil
 }
 
 // verdictExit turns a verdict into the command's exit code.

@@ -1,0 +1,5 @@
+package main
+
+import "github.com/faultline/faultline/cluster"
+
+func init() { cluster.LockMainThread() }

@@ -1,0 +1,99 @@
+package nemesis
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/faultline/faultline/cluster"
+)
+
+var sixNodes = []NodeInfo{
+	{"zk1", cluster.RoleZooKeeper}, {"zk2", cluster.RoleZooKeeper}, {"zk3", cluster.RoleZooKeeper},
+	{"kafka1", cluster.RoleKafka}, {"kafka2", cluster.RoleKafka}, {"kafka3", cluster.RoleKafka},
+}
+
+func TestPlanIsSeeded(t *testing.T) {
+	o := Options{Kinds: []Kind{KindPartition, KindKill, KindPause, KindPacket}, Target: TargetMinority}.Defaults()
+	a, err := Plan(o, sixNodes, 1, 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Plan(o, sixNodes, 1, 5*time.Minute)
+	c, _ := Plan(o, sixNodes, 2, 5*time.Minute)
+	if !reflect.DeepEqual(a, b) {
+		t.Error("the same seed and options gave different schedules")
+	}
+	if reflect.DeepEqual(a, c) {
+		t.Error("different seeds gave the same schedule")
+	}
+	kinds := map[Kind]int{}
+	for i, s := range a {
+		kinds[s.Kind]++
+		if s.Start != o.Interval*time.Duration(1+2*i) || s.Stop != s.Start+o.Interval {
+			t.Errorf("step %d runs %s–%s, want every 2·interval, interval long", i, s.Start, s.Stop)
+		}
+		switch s.Kind {
+		case KindPartition:
+			if len(s.Grudge) == 0 {
+				t.Errorf("step %d: a %s partition with no grudge drawn", i, s.Shape)
+			}
+		case KindKill, KindPause, KindPacket:
+			if len(s.Nodes) != 2 {
+				t.Errorf("step %d: minority of 6 is %v, want 2 nodes", i, s.Nodes)
+			}
+		}
+	}
+	if len(kinds) != 4 {
+		t.Errorf("15 steps drew only kinds %v", kinds)
+	}
+}
+
+func TestPlanTargetsAndShapes(t *testing.T) {
+	o := Options{Kinds: []Kind{KindKill}, Target: TargetAll, Roles: []cluster.Role{cluster.RoleKafka}}.Defaults()
+	steps, _ := Plan(o, sixNodes, 3, time.Minute)
+	for _, s := range steps {
+		if !reflect.DeepEqual(s.Nodes, []string{"kafka1", "kafka2", "kafka3"}) {
+			t.Errorf("kill all kafka hit %v", s.Nodes)
+		}
+	}
+	o = Options{Kinds: []Kind{KindPartition}, Partition: ShapeZKLeader}.Defaults()
+	steps, _ = Plan(o, sixNodes, 3, time.Minute)
+	if len(steps) == 0 || steps[0].Grudge != nil {
+		t.Errorf("zk-leader is drawn at plan time: %+v", steps)
+	}
+	o = Options{Kinds: []Kind{KindPartition}, Partition: ShapeZKKafka}.Defaults()
+	steps, _ = Plan(o, sixNodes, 3, time.Minute)
+	g := steps[0].Grudge
+	for _, b := range []string{"kafka1", "kafka2", "kafka3"} {
+		if len(g[b]) != 3 {
+			t.Errorf("zk-kafka: %s drops %v, want the three ZooKeeper nodes", b, g[b])
+		}
+	}
+	if steps, _ := Plan(Options{}.Defaults(), sixNodes, 3, time.Minute); steps != nil {
+		t.Errorf("no kinds planned %v", steps)
+	}
+}
+
+func TestParseKindsAndValidate(t *testing.T) {
+	if k, err := ParseKinds("all"); err != nil || len(k) != 4 {
+		t.Errorf("all = %v, %v", k, err)
+	}
+	if k, err := ParseKinds("none"); err != nil || k != nil {
+		t.Errorf("none = %v, %v", k, err)
+	}
+	if _, err := ParseKinds("partition,explode"); err == nil {
+		t.Error("an unknown fault was accepted")
+	}
+	bad := []Options{
+		{Kinds: []Kind{KindKill}, Target: "zk9"},
+		{Kinds: []Kind{KindPartition}, Partition: "triangle"},
+		{Kinds: []Kind{KindPartition}, Grudge: "zk1|zk7"},
+		{Kinds: []Kind{KindKill}, Interval: time.Millisecond},
+	}
+	for _, o := range bad {
+		if err := o.Defaults().Validate(sixNodes); err == nil {
+			t.Errorf("%+v was accepted", o)
+		}
+	}
+}
