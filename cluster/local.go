@@ -67,6 +67,11 @@ func NewLocal(ctx context.Context, o Options) (_ Cluster, err error) {
 		c.state.Dir = filepath.Join(os.TempDir(), "faultline-"+id)
 		c.state.RemoveDir = !o.KeepDir
 	}
+	// The servers run in their nodes' folders: every path they are given
+	// must be absolute.
+	if c.state.Dir, err = filepath.Abs(c.state.Dir); err != nil {
+		return nil, fmt.Errorf("work directory: %w", err)
+	}
 	specs := planNodes(o.ZooKeeperNodes, o.KafkaNodes)
 	c.state.Namespaces = []string{runNSName(id)}
 	for _, s := range specs {

@@ -38,6 +38,10 @@ func CreateRun(store, test string, start time.Time) (string, error) {
 		return "", err
 	}
 	stamp := start.UTC().Format(timeLayout)
+	store, err := filepath.Abs(store)
+	if err != nil {
+		return "", fmt.Errorf("the store %s: %w", store, err)
+	}
 	dir := filepath.Join(store, test, stamp)
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return "", fmt.Errorf("make the store %s: %w (choose another with --store)", store, err)

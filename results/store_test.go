@@ -41,3 +41,17 @@ func TestCreateRunAndLocate(t *testing.T) {
 		t.Error("a test name with a path in it was accepted")
 	}
 }
+
+func TestCreateRunWithARelativeStore(t *testing.T) {
+	t.Chdir(t.TempDir())
+	dir, err := CreateRun("store", "zk-register", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !filepath.IsAbs(dir) {
+		t.Errorf("run directory %q is relative: servers run in other folders and would not find it", dir)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Error(err)
+	}
+}
