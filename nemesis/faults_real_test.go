@@ -13,6 +13,7 @@ import (
 
 	"github.com/faultline/faultline/cluster"
 	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/internal/realtest"
 	"github.com/go-zookeeper/zk"
 )
 
@@ -20,12 +21,7 @@ import (
 
 func realCluster(t *testing.T) cluster.Cluster {
 	t.Helper()
-	if err := cluster.Preflight(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI must run the real-cluster tests: %v", err)
-		}
-		t.Skipf("real-cluster test: %v", err)
-	}
+	realtest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	c, err := cluster.NewLocal(ctx, cluster.Options{})
@@ -46,21 +42,6 @@ func nets(c cluster.Cluster) []NodeNet {
 		out = append(out, NodeNet{Name: n.Name(), Addr: n.Addr(), NetNSPath: n.NetNSPath()})
 	}
 	return out
-}
-
-func waitFor(t *testing.T, d time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	last := ""
-	for time.Now().Before(deadline) {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		last = why
-		time.Sleep(250 * time.Millisecond)
-	}
-	t.Fatalf("%s: not within %s (last: %s)", what, d, last)
 }
 
 func healthy(t *testing.T, c cluster.Cluster, d time.Duration) {
@@ -87,7 +68,7 @@ func TestFaultsOnARealCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 		old, _ := c.Node(leader)
-		waitFor(t, 60*time.Second, "the isolated leader stops serving and the majority elects another", func() (bool, string) {
+		realtest.Eventually(t, 60*time.Second, "the isolated leader stops serving and the majority elects another", func() (bool, string) {
 			mode, err := cluster.ZooKeeperMode(ctx, c.Dial, old.ClientAddr())
 			now, lerr := ZooKeeperLeader(ctx, c)
 			return mode != "leader" && mode != "follower" && lerr == nil && now != leader,
@@ -130,14 +111,14 @@ func TestFaultsOnARealCluster(t *testing.T) {
 		if err := ApplyGrudge(ctx, nets(c), Split([][]string{zks, brokers})); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 60*time.Second, "registrations disappear", func() (bool, string) {
+		realtest.Eventually(t, 60*time.Second, "registrations disappear", func() (bool, string) {
 			n := registered()
 			return n == 0, strconv.Itoa(n) + " registered"
 		})
 		if err := HealPartitions(ctx, nets(c)); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 90*time.Second, "registrations come back", func() (bool, string) {
+		realtest.Eventually(t, 90*time.Second, "registrations come back", func() (bool, string) {
 			n := registered()
 			return n == 3, strconv.Itoa(n) + " registered"
 		})

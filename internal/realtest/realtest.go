@@ -4,6 +4,7 @@ package realtest
 import (
 	"os"
 	"testing"
+	"time"
 
 	"github.com/faultline/faultline/cluster"
 )
@@ -19,4 +20,21 @@ func Require(t testing.TB) {
 		}
 		t.Skipf("real-cluster test: %v", err)
 	}
+}
+
+// Eventually polls cond every 250ms until it holds, failing the test with
+// what cond said last when d passes first.
+func Eventually(t testing.TB, d time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	last := ""
+	for time.Now().Before(deadline) {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		last = why
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %s (last: %s)", what, d, last)
 }
