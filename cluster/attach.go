@@ -126,7 +126,7 @@ func Exec(ctx context.Context, runID, node string, argv []string, o ExecOptions)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 	// The command is started from a thread inside the node's namespace;
 	// it inherits that namespace and nothing else of the node.
-	if err := inNamespace(ns, cmd.Start); err != nil {
+	if err := RunInNamespace(ns, cmd.Start); err != nil {
 		return 0, fmt.Errorf("run %s in %s: %w", argv[0], node, err)
 	}
 	err = cmd.Wait()

@@ -46,7 +46,7 @@ func createNetwork(runID string, specs []nodeSpec) (_ *network, err error) {
 			_ = deleteNamespaces(n.names())
 		}
 	}()
-	if n.runNS, err = newNamedNS(runNSName(runID)); err != nil {
+	if n.runNS, err = NewNamedNamespace(runNSName(runID)); err != nil {
 		return nil, err
 	}
 	h, err := netlink.NewHandleAt(n.runNS)
@@ -68,7 +68,7 @@ func createNetwork(runID string, specs []nodeSpec) (_ *network, err error) {
 		return nil, fmt.Errorf("bring bridge up: %w", err)
 	}
 	for _, s := range specs {
-		ns, err := newNamedNS(nodeNSName(runID, s.Name))
+		ns, err := NewNamedNamespace(nodeNSName(runID, s.Name))
 		if err != nil {
 			return nil, err
 		}
@@ -127,8 +127,8 @@ func ipNet(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 }
 
-// newNamedNS makes a network namespace bind-mounted under /run/netns.
-func newNamedNS(name string) (netns.NsHandle, error) {
+// NewNamedNamespace makes a network namespace bind-mounted under /run/netns.
+func NewNamedNamespace(name string) (netns.NsHandle, error) {
 	ns := netns.None()
 	err := onLockedThread(func() error {
 		var err error
@@ -157,7 +157,7 @@ func (n *network) dial(ctx context.Context, network, address string) (net.Conn, 
 
 func dialIn(ctx context.Context, ns netns.NsHandle, network, address string) (net.Conn, error) {
 	var conn net.Conn
-	err := inNamespace(ns, func() error {
+	err := RunInNamespace(ns, func() error {
 		var d net.Dialer
 		var err error
 		conn, err = d.DialContext(ctx, network, address)

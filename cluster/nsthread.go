@@ -13,11 +13,11 @@ import (
 // and goes back to the runtime's pool only once it is home again; otherwise
 // it ends with its goroutine.
 
-// inNamespace runs fn on a thread switched into ns. Sockets fn opens and
+// RunInNamespace runs fn on a thread switched into ns. Sockets fn opens and
 // processes it starts belong to ns. Do not start long-lived processes with
 // a parent-death signal here: use a nsWorker, whose thread lives as long as
 // the process should.
-func inNamespace(ns netns.NsHandle, fn func() error) error {
+func RunInNamespace(ns netns.NsHandle, fn func() error) error {
 	return onLockedThread(func() error {
 		if err := netns.Set(ns); err != nil {
 			return fmt.Errorf("enter network namespace: %w", err)

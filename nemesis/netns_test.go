@@ -5,11 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
+	"github.com/faultline/faultline/cluster"
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"testing"
 	"time"
 
@@ -107,12 +106,7 @@ func newTestNet(t *testing.T, names ...string) *testNet {
 // newTestNS makes a named namespace and removes it when the test ends.
 func newTestNS(t *testing.T, name string) netns.NsHandle {
 	t.Helper()
-	var ns netns.NsHandle
-	err := onLockedThread(func() error {
-		var err error
-		ns, err = netns.NewNamed(name)
-		return err
-	})
+	ns, err := cluster.NewNamedNamespace(name)
 	if err != nil {
 		t.Fatalf("make namespace %s: %v", name, err)
 	}
@@ -140,7 +134,7 @@ func (tn *testNet) names() []string { return netNames(tn.nodes) }
 func (tn *testNet) listen(t *testing.T, ns netns.NsHandle, addr netip.Addr) {
 	t.Helper()
 	var ln net.Listener
-	err := inNamespace(ns, func() error {
+	err := cluster.RunInNamespace(ns, func() error {
 		var err error
 		ln, err = net.Listen("tcp", netip.AddrPortFrom(addr, testPort).String())
 		return err
@@ -174,7 +168,7 @@ func (tn *testNet) connect(from, to string, timeout time.Duration) (time.Duratio
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var took time.Duration
-	err := inNamespace(ns, func() error {
+	err := cluster.RunInNamespace(ns, func() error {
 		var d net.Dialer
 		start := time.Now()
 		c, err := d.DialContext(ctx, "tcp", netip.AddrPortFrom(addr, testPort).String())
@@ -223,35 +217,4 @@ func mustLinkUp(t *testing.T, h *netlink.Handle, name string) {
 
 func prefix24(a netip.Addr) *net.IPNet {
 	return &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(24, 32)}
-}
-
-// inNamespace runs fn on a thread inside ns; sockets fn opens stay there.
-func inNamespace(ns netns.NsHandle, fn func() error) error {
-	return onLockedThread(func() error {
-		if err := netns.Set(ns); err != nil {
-			return fmt.Errorf("enter namespace: %w", err)
-		}
-		return fn()
-	})
-}
-
-// onLockedThread runs fn on a locked thread that is returned to the runtime
-// only if it is back in its own namespace.
-func onLockedThread(fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		home, err := netns.Get()
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer home.Close()
-		err = fn()
-		if netns.Set(home) == nil {
-			runtime.UnlockOSThread()
-		}
-		errc <- err
-	}()
-	return <-errc
 }

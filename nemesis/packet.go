@@ -79,21 +79,28 @@ func (p Packet) Validate() error {
 	if p.Behaviours.Has(PacketReorder) && p.Delay <= 0 {
 		errs = append(errs, errors.New("packet reorder needs a delay, since netem reorders by sending some packets ahead of delayed ones: set a delay"))
 	}
-	for _, pc := range []struct {
-		b    PacketBehaviours
-		name string
-		v    float64
-	}{
-		{PacketLoss, "loss", p.Loss},
-		{PacketDuplicate, "duplicate", p.Duplicate},
-		{PacketReorder, "reorder", p.Reorder},
-		{PacketCorrupt, "corrupt", p.Corrupt},
-	} {
+	for _, pc := range p.percentages() {
 		if p.Behaviours.Has(pc.b) && (pc.v < 0 || pc.v > 100) {
 			errs = append(errs, fmt.Errorf("packet %s %g%% is out of range: give a percentage from 0 to 100", pc.name, pc.v))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// percentage is one of the behaviours set as a percentage of packets.
+type percentage struct {
+	b    PacketBehaviours
+	name string
+	v    float64
+}
+
+func (p Packet) percentages() []percentage {
+	return []percentage{
+		{PacketLoss, "loss", p.Loss},
+		{PacketDuplicate, "duplicate", p.Duplicate},
+		{PacketReorder, "reorder", p.Reorder},
+		{PacketCorrupt, "corrupt", p.Corrupt},
+	}
 }
 
 // delayed says whether netem delays packets: for delay, and for reorder,
@@ -116,16 +123,7 @@ func (p Packet) Describe() string {
 		}
 		parts = append(parts, d)
 	}
-	for _, pc := range []struct {
-		b    PacketBehaviours
-		name string
-		v    float64
-	}{
-		{PacketLoss, "loss", p.Loss},
-		{PacketDuplicate, "duplicate", p.Duplicate},
-		{PacketReorder, "reorder", p.Reorder},
-		{PacketCorrupt, "corrupt", p.Corrupt},
-	} {
+	for _, pc := range p.percentages() {
 		if p.Behaviours.Has(pc.b) {
 			parts = append(parts, fmt.Sprintf("%s %g%%", pc.name, pc.v))
 		}
