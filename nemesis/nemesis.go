@@ -31,6 +31,7 @@ type Nemesis struct {
 	log    *slog.Logger
 	steps  []Step
 	packet Packet
+	topic  string // the workload's Kafka topic, for kafka-leader
 
 	mu      sync.Mutex
 	paused  map[string]bool // nodes this nemesis paused and has not resumed
@@ -60,6 +61,10 @@ func New(c cluster.Cluster, rec Recorder, steps []Step, packet Packet, log *slog
 	return &Nemesis{c: c, rec: rec, log: log, steps: steps, packet: packet,
 		paused: map[string]bool{}, killed: map[string]bool{}, netem: map[string]bool{}}
 }
+
+// SetKafkaTopic names the test's Kafka topic, whose partition leaders the
+// kafka-leader shape and target hit.
+func (n *Nemesis) SetKafkaTopic(topic string) { n.topic = topic }
 
 // Infos describes the cluster's nodes for Plan.
 func Infos(c cluster.Cluster) []NodeInfo {
@@ -245,6 +250,8 @@ func (n *Nemesis) resolveGrudge(ctx context.Context, s Step) (Grudge, error) {
 		target, err = ZooKeeperLeader(ctx, n.c)
 	case ShapeKafkaController:
 		target, err = KafkaController(ctx, n.c)
+	case ShapeKafkaLeader:
+		target, err = KafkaLeader(ctx, n.c, n.topic)
 	default:
 		return nil, fmt.Errorf("partition shape %q has no grudge", s.Shape)
 	}
@@ -263,6 +270,9 @@ func (n *Nemesis) resolveTargets(ctx context.Context, s Step) ([]string, error) 
 	case TargetKafkaController:
 		c, err := KafkaController(ctx, n.c)
 		return []string{c}, err
+	case TargetKafkaLeader:
+		l, err := KafkaLeader(ctx, n.c, n.topic)
+		return []string{l}, err
 	}
 	return s.Nodes, nil
 }

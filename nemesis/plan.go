@@ -32,6 +32,7 @@ const (
 	ShapeBridge          = "bridge"
 	ShapeZKLeader        = "zk-leader"
 	ShapeKafkaController = "kafka-controller"
+	ShapeKafkaLeader     = "kafka-leader"
 	ShapeZKKafka         = "zk-kafka"
 	ShapeGrudge          = "grudge"
 )
@@ -46,6 +47,7 @@ const (
 	TargetAll             = "all"
 	TargetZKLeader        = "zk-leader"
 	TargetKafkaController = "kafka-controller"
+	TargetKafkaLeader     = "kafka-leader"
 )
 
 // Options choose the faults of a test.
@@ -62,8 +64,9 @@ type Options struct {
 	// each component sees only itself. It implies Partition "grudge".
 	Grudge string `json:"grudge,omitempty"`
 	// Target is what kill, pause and packet faults hit: one, minority,
-	// majority, all, zk-leader, kafka-controller, or a comma list of node
-	// names (default one).
+	// majority, all, zk-leader, kafka-controller, kafka-leader (the broker
+	// leading the most of the test topic's partitions), or a comma list of
+	// node names (default one).
 	Target string `json:"target,omitempty"`
 	// Roles restrict kill and pause targets to these roles (default both).
 	Roles []cluster.Role `json:"roles,omitempty"`
@@ -120,20 +123,20 @@ func (o Options) Validate(nodes []NodeInfo) error {
 	}
 	names := nodeNames(nodes)
 	switch o.Partition {
-	case "", ShapeOne, ShapeHalves, ShapeMajoritiesRing, ShapeBridge, ShapeZKLeader, ShapeKafkaController, ShapeZKKafka:
+	case "", ShapeOne, ShapeHalves, ShapeMajoritiesRing, ShapeBridge, ShapeZKLeader, ShapeKafkaController, ShapeKafkaLeader, ShapeZKKafka:
 	case ShapeGrudge:
 		if _, err := ParseGrudge(o.Grudge, names); err != nil {
 			return err
 		}
 	default:
-		return fmt.Errorf("--partition %q is not a shape: choose one, halves, majorities-ring, bridge, zk-leader, kafka-controller, zk-kafka, or give --grudge", o.Partition)
+		return fmt.Errorf("--partition %q is not a shape: choose one, halves, majorities-ring, bridge, zk-leader, kafka-controller, kafka-leader, zk-kafka, or give --grudge", o.Partition)
 	}
 	switch o.Target {
-	case TargetOne, TargetMinority, TargetMajority, TargetAll, TargetZKLeader, TargetKafkaController:
+	case TargetOne, TargetMinority, TargetMajority, TargetAll, TargetZKLeader, TargetKafkaController, TargetKafkaLeader:
 	default:
 		for _, n := range strings.Split(o.Target, ",") {
 			if !slices.Contains(names, n) {
-				return fmt.Errorf("--targets %q: no node %q: choose one, minority, majority, all, zk-leader, kafka-controller, or node names among %s", o.Target, n, strings.Join(names, ","))
+				return fmt.Errorf("--targets %q: no node %q: choose one, minority, majority, all, zk-leader, kafka-controller, kafka-leader, or node names among %s", o.Target, n, strings.Join(names, ","))
 			}
 		}
 	}
@@ -264,7 +267,7 @@ func drawTargets(target string, names []string, rng *rand.Rand) []string {
 		n = len(names)/2 + 1
 	case TargetAll:
 		n = len(names)
-	case TargetZKLeader, TargetKafkaController:
+	case TargetZKLeader, TargetKafkaController, TargetKafkaLeader:
 		return nil
 	default:
 		return strings.Split(target, ",")
