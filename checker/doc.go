@@ -6,5 +6,7 @@
 // A Checker looks at one aspect of a history and returns a Result; Compose
 // combines results the way Jepsen's compose does (false if any is false, else
 // unknown if any is unknown, else true). Linearizable checks the zk-register
-// workload against a versioned-register model with porcupine.
+// workload against a versioned-register model with porcupine; Queue checks
+// the kafka-queue workload's sends and polls for lost, duplicated and
+// misordered records, like Jepsen's Kafka checker.
 package checker

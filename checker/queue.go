@@ -1,0 +1,189 @@
+package checker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/faultline/faultline/history"
+)
+
+// Queue checks a kafka-queue history (docs/history.md) the way Jepsen's
+// Kafka checker does: what producers' sends were acknowledged, what
+// consumers' polls read, and whether the two tell the story of a set of
+// append-only logs, one per partition, that lose nothing acknowledged.
+//
+// Each send writes a unique value, so a value names the send that made it.
+// Positions (partition, offset) come from ok sends' acknowledgements and
+// from every record a poll read (records an info poll carries, as a final
+// read that gave up does, count too). The anomalies, each of which makes the
+// history invalid:
+//   - lost-write: an ok send's value that no poll read, although some poll
+//     read its partition at an offset above the acknowledged one, or a
+//     complete final read (see below) read the whole partition.
+//   - duplicate: a value at more than one (partition, offset), counting its
+//     acknowledgement and every read; counted once per value.
+//   - inconsistent-offsets: an offset of a partition with more than one
+//     value across reads and acknowledgements; counted once per offset.
+//   - unexpected: a value read that no send invoked (before the read), one
+//     read from another partition than its send wrote to, or one whose send
+//     failed (a fail means certainly not written); counted once per value.
+//   - nonmonotonic-send: a producer process's ok sends to a partition whose
+//     acknowledged offsets, in history order, do not rise; counted per pair
+//     of consecutive sends.
+//   - nonmonotonic-poll: a process polling in assign or final mode whose
+//     offsets on a partition, across its polls and within each, go back or
+//     repeat; counted per pair of consecutive records.
+//   - poll-skip: such a process moving from offset o1 to o2 > o1+1 on a
+//     partition while some offset between them is known to exist (read by
+//     anyone or acknowledged); counted per pair.
+//
+// Subscribe-mode polls are not checked for order or skips: after a rebalance
+// a group member may re-read or jump. An assign or final poll listing other
+// partitions than the process's previous one starts the order checks afresh
+// on the partitions it adds, and a subscribe poll on all of them.
+//
+// Info and incomplete sends are never lost; one whose value some poll read
+// counts as recovered. Unseen sends (ok, never read; lost writes included)
+// are informational.
+//
+// The verdict is Invalid if any anomaly was found. Otherwise it is Unknown
+// when no send completed ok (nothing was tested), or when some partition in
+// the history has no complete final read (an ok final poll with end_offset
+// E whose process read the partition up to offset E-1, or E = 0): without
+// one, a lost write cannot be told from one nobody read yet. Otherwise it is
+// Valid. A malformed history (calls that do not pair up, values that are not
+// the workload's) is Unknown with Error naming the op at fault; a check that
+// ctx or Options.Timeout stops is Unknown with a note.
+//
+// Result.Counts counts client calls; each anomaly kind lists at most 10
+// examples, each with the partition as its Key, the op it shows at and the
+// ops involved. Result.Details holds:
+//   - "counts": client calls per f (send, poll) and outcome (ok, fail, info,
+//     incomplete), e.g. counts["send"]["ok"];
+//   - "anomaly_counts": how many anomalies of each kind were found;
+//   - "lost": lost writes (as anomaly_counts["lost-write"]);
+//   - "unseen": ok sends whose value no poll read, lost writes included;
+//   - "unseen_series": []UnseenPoint, at most 200 points evenly spaced over
+//     the history: the ok sends acknowledged by then and not yet read;
+//   - "recovered": info or incomplete sends whose value some poll read;
+//   - "read_values": distinct values polls read; "records_read": records
+//     they read in all;
+//   - "partitions": every partition in the history, in order;
+//   - "max_read_offset": per partition, the highest offset a poll read;
+//   - "partitions_without_final_read": the partitions with no complete
+//     final read;
+//   - "duration_ms": how long the check took.
+type Queue struct{}
+
+// Name returns "queue".
+func (Queue) Name() string { return "queue" }
+
+// Check checks ops; see Queue.
+func (q Queue) Check(ctx context.Context, ops []history.Op, opts Options) (res Result) {
+	start := time.Now()
+	res = Result{Checker: q.Name(), Valid: Unknown, Details: map[string]any{}}
+	defer func() { res.Details["duration_ms"] = time.Since(start).Milliseconds() }()
+	if len(ops) > math.MaxInt32 {
+		res.Error = fmt.Sprintf("the history has %d ops; the queue checker takes at most %d", len(ops), math.MaxInt32)
+		return res
+	}
+	c := &queueCheck{ctx: ctx, ops: ops}
+	if opts.Timeout > 0 {
+		c.deadline = start.Add(opts.Timeout)
+	}
+	err := c.read()
+	if err == nil {
+		c.findAfterRead()
+		if c.stopped() {
+			err = errQueueStopped
+		}
+	}
+	switch {
+	case errors.Is(err, errQueueStopped):
+		if ctx.Err() != nil {
+			res.Notes = append(res.Notes, fmt.Sprintf("the check was cancelled (%v) before it finished: no verdict", context.Cause(ctx)))
+		} else {
+			res.Notes = append(res.Notes, fmt.Sprintf("the check timed out after %v before it finished: no verdict; give it a longer timeout", opts.Timeout))
+		}
+		return res
+	case err != nil:
+		res.Error = err.Error()
+		return res
+	}
+
+	res.Counts = c.counts
+	res.Anomalies = c.found.anomalies()
+	c.details(res.Details)
+	unfinished := res.Details["partitions_without_final_read"].([]int32)
+	switch {
+	case c.found.total() > 0:
+		res.Valid = Invalid
+	case c.okSends == 0:
+		res.Notes = append(res.Notes, "no send completed ok, so nothing was tested; check that the producers could reach the brokers")
+	case len(unfinished) > 0:
+		res.Notes = append(res.Notes, fmt.Sprintf("no complete final read of partition(s) %s: without one, a lost write cannot be told from one nobody read yet (%d ok sends are unseen); let the final reads finish (a longer final-read timeout, or heal the cluster first)",
+			joinPartitions(unfinished), c.found.unseen))
+	default:
+		res.Valid = Valid
+	}
+	return res
+}
+
+// details fills d with the figures Queue documents.
+func (c *queueCheck) details(d map[string]any) {
+	counts := map[string]map[string]int{}
+	for i, f := range []string{"send", "poll"} {
+		counts[f] = map[string]int{}
+		for j, outcome := range []string{"ok", "fail", "info", "incomplete"} {
+			counts[f][outcome] = c.perF[i][j]
+		}
+	}
+	d["counts"] = counts
+	kinds := map[string]int{}
+	for k := range queueKinds {
+		kinds[k.String()] = c.found.counts[k]
+	}
+	d["anomaly_counts"] = kinds
+	d["lost"] = c.found.counts[kindLostWrite]
+	d["unseen"] = c.found.unseen
+	d["unseen_series"] = c.unseenSeries()
+	d["recovered"] = c.found.recovered
+	d["read_values"] = c.readValues
+	d["records_read"] = c.recordsRead
+	partitions := []int32{}
+	unfinished := []int32{}
+	maxRead := map[string]int64{}
+	for _, p := range c.parts.sorted() {
+		partitions = append(partitions, p.id)
+		if !p.complete {
+			unfinished = append(unfinished, p.id)
+		}
+		if p.maxRead >= 0 {
+			maxRead[formatPartition(p.id)] = p.maxRead
+		}
+	}
+	d["partitions"] = partitions
+	d["max_read_offset"] = maxRead
+	d["partitions_without_final_read"] = unfinished
+}
+
+// joinPartitions lists partitions for a note, eliding a long list.
+func joinPartitions(ps []int32) string {
+	const most = 20
+	var b strings.Builder
+	for i, p := range ps {
+		if i == most {
+			fmt.Fprintf(&b, " and %d more", len(ps)-most)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(formatPartition(p))
+	}
+	return b.String()
+}

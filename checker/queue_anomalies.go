@@ -1,0 +1,320 @@
+package checker
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// queueKind is a kind of anomaly the queue checker reports; any of them
+// makes a history invalid.
+type queueKind uint8
+
+// The kinds, in the order results list them.
+const (
+	kindLostWrite queueKind = iota
+	kindDuplicate
+	kindInconsistentOffsets
+	kindUnexpected
+	kindNonmonotonicSend
+	kindNonmonotonicPoll
+	kindPollSkip
+	queueKinds // how many kinds there are
+)
+
+// String returns the kind's name in results, e.g. "lost-write".
+func (k queueKind) String() string {
+	switch k {
+	case kindLostWrite:
+		return "lost-write"
+	case kindDuplicate:
+		return "duplicate"
+	case kindInconsistentOffsets:
+		return "inconsistent-offsets"
+	case kindUnexpected:
+		return "unexpected"
+	case kindNonmonotonicSend:
+		return "nonmonotonic-send"
+	case kindNonmonotonicPoll:
+		return "nonmonotonic-poll"
+	case kindPollSkip:
+		return "poll-skip"
+	}
+	return "unknown"
+}
+
+// maxQueueExamples is how many anomalies of each kind a result shows.
+const maxQueueExamples = 10
+
+// queueFindings counts the anomalies found and keeps the first few of each
+// kind as examples.
+type queueFindings struct {
+	counts    [queueKinds]int
+	examples  [queueKinds][]Anomaly
+	conflicts []queueConflict // examples of inconsistent offsets, made into anomalies at the end
+
+	unseen, recovered int
+}
+
+// queueConflict is one offset seen with different values.
+type queueConflict struct {
+	partition int32
+	offset    int64
+	values    []int32 // value ids, in the order they showed up
+	ops       []int32 // the op that showed each
+}
+
+// maxConflictValues bounds the values an inconsistent-offsets example lists.
+const maxConflictValues = 4
+
+// note counts an anomaly of kind k and reports whether to keep it as an
+// example.
+func (f *queueFindings) note(k queueKind) bool {
+	f.counts[k]++
+	return f.counts[k] <= maxQueueExamples
+}
+
+// total returns how many anomalies were found.
+func (f *queueFindings) total() int {
+	n := 0
+	for _, c := range f.counts {
+		n += c
+	}
+	return n
+}
+
+// example keeps an anomaly of kind k about partition part: at is the op it
+// shows at, ops the positions of the ops involved. Polls among them show
+// only the records near the focus offsets (see trimPoll).
+func (c *queueCheck) example(k queueKind, part int32, at int32, msg string, focus []int64, ops ...int32) {
+	a := Anomaly{Kind: k.String(), Key: formatPartition(part), Message: msg}
+	if at >= 0 {
+		op := trimPoll(c.ops[at], part, focus)
+		a.At = &op
+	}
+	positions := slices.DeleteFunc(slices.Clone(ops), func(pos int32) bool { return pos < 0 })
+	slices.Sort(positions)
+	for _, pos := range slices.Compact(positions) {
+		a.Ops = append(a.Ops, trimPoll(c.ops[pos], part, focus))
+	}
+	c.found.examples[k] = append(c.found.examples[k], a)
+}
+
+// shownBy returns pos, the op that showed value id somewhere, and if that op
+// is the acknowledgement of the value's send, the send's invocation too.
+func (c *queueCheck) shownBy(id, pos int32) []int32 {
+	if s := c.vals.info[id].send; s >= 0 && c.sends[s].done == pos {
+		return []int32{c.sends[s].invoke, pos}
+	}
+	return []int32{pos}
+}
+
+// seenBy says how the op at pos showed a value: an acknowledgement or a read.
+func (c *queueCheck) seenBy(pos int32) string {
+	op := &c.ops[pos]
+	if op.F == "send" {
+		return fmt.Sprintf("acknowledged to process %s at op index %d", op.Process, op.Index)
+	}
+	return fmt.Sprintf("read by process %s at op index %d", op.Process, op.Index)
+}
+
+// inconsistent notes that op pos saw value id at offset off of part, where
+// op prevOp had seen value prev.
+func (c *queueCheck) inconsistent(part *queuePartition, off int64, prev, prevOp, id, pos int32) {
+	if i, ok := part.conflicts[off]; ok {
+		if i >= 0 {
+			cf := &c.found.conflicts[i]
+			if !slices.Contains(cf.values, id) && len(cf.values) < maxConflictValues {
+				cf.values, cf.ops = append(cf.values, id), append(cf.ops, pos)
+			}
+		}
+		return
+	}
+	if part.conflicts == nil {
+		part.conflicts = map[int64]int{}
+	}
+	i := -1
+	if c.found.note(kindInconsistentOffsets) {
+		i = len(c.found.conflicts)
+		c.found.conflicts = append(c.found.conflicts, queueConflict{partition: part.id, offset: off,
+			values: []int32{prev, id}, ops: []int32{prevOp, pos}})
+	}
+	part.conflicts[off] = i
+}
+
+// conflictExamples turns the kept inconsistent offsets into anomalies.
+func (c *queueCheck) conflictExamples() {
+	for _, cf := range c.found.conflicts {
+		var seen []string
+		for i, id := range cf.values {
+			seen = append(seen, fmt.Sprintf("%q (%s)", c.vals.name(id), c.seenBy(cf.ops[i])))
+		}
+		msg := fmt.Sprintf("partition %d offset %d holds different values: %s; an offset holds one record",
+			cf.partition, cf.offset, strings.Join(seen, ", "))
+		var ops []int32
+		for i, id := range cf.values {
+			ops = append(ops, c.shownBy(id, cf.ops[i])...)
+		}
+		c.example(kindInconsistentOffsets, cf.partition, cf.ops[1], msg, []int64{cf.offset}, ops...)
+	}
+}
+
+// duplicate notes that op pos saw value id at offset off of partition part,
+// although it was first seen elsewhere.
+func (c *queueCheck) duplicate(id, part int32, off int64, pos int32) {
+	if !c.found.note(kindDuplicate) {
+		return
+	}
+	v := c.vals.info[id]
+	msg := fmt.Sprintf("value %q is at two offsets: partition %d offset %d (%s) and partition %d offset %d (%s); each send writes one record",
+		c.vals.name(id), v.firstPart, v.firstOff, c.seenBy(v.firstOp), part, off, c.seenBy(pos))
+	c.example(kindDuplicate, v.firstPart, pos, msg, []int64{v.firstOff, off}, c.sendOps(v.send, v.firstOp, pos)...)
+}
+
+// sendOps returns the positions of send i's invocation and completion (if
+// i >= 0), followed by more.
+func (c *queueCheck) sendOps(i int32, more ...int32) []int32 {
+	if i < 0 {
+		return more
+	}
+	s := c.sends[i]
+	return append([]int32{s.invoke, s.done}, more...)
+}
+
+// wrongPartition notes that op pos read value id from part, although its
+// send wrote it to another partition.
+func (c *queueCheck) wrongPartition(id int32, part *queuePartition, off int64, pos int32) {
+	v := &c.vals.info[id]
+	v.flags |= valueUnexpected
+	if !c.found.note(kindUnexpected) {
+		return
+	}
+	s := c.sends[v.send]
+	msg := fmt.Sprintf("process %s read %q at partition %d offset %d (op index %d), but it was sent to partition %d (op index %d)",
+		c.ops[pos].Process, c.vals.name(id), part.id, off, c.ops[pos].Index, s.partition, c.ops[s.invoke].Index)
+	c.example(kindUnexpected, part.id, pos, msg, []int64{off}, c.sendOps(v.send, pos)...)
+}
+
+// nonmonotonicSend notes that p's ok send s, completed at pos, has an offset
+// no higher than its previous ok send to the partition.
+func (c *queueCheck) nonmonotonicSend(p *queueProc, s *queueSend, prev sentOffset, pos int32) {
+	if !c.found.note(kindNonmonotonicSend) {
+		return
+	}
+	before := c.sends[prev.send]
+	msg := fmt.Sprintf("process %s's ok sends to partition %d went from offset %d (%q, op index %d) to offset %d (%q, op index %d); a producer's offsets on a partition must rise",
+		p.id, s.partition, before.offset, c.vals.name(before.value), c.ops[before.done].Index, s.offset, c.vals.name(s.value), c.ops[pos].Index)
+	c.example(kindNonmonotonicSend, s.partition, pos, msg, nil, before.invoke, before.done, s.invoke, pos)
+}
+
+// nonmonotonicPoll notes that p, which reads part in order, read offset off
+// at pos, no higher than the offset it read before.
+func (c *queueCheck) nonmonotonicPoll(p *queueProc, part *queuePartition, rd *queueReader, off int64, pos int32) {
+	if !c.found.note(kindNonmonotonicPoll) {
+		return
+	}
+	how := "went back"
+	if off == rd.last {
+		how = "repeated itself"
+	}
+	msg := fmt.Sprintf("process %s (%s mode) read partition %d offset %d (op index %d) and then offset %d (op index %d): it %s; a reader in %s mode must read rising offsets",
+		p.id, p.mode, part.id, rd.last, c.ops[rd.lastOp].Index, off, c.ops[pos].Index, how, p.mode)
+	c.example(kindNonmonotonicPoll, part.id, pos, msg, []int64{rd.last, off}, rd.lastOp, pos)
+}
+
+// findAfterRead finds the anomalies that need the whole history: lost
+// writes, unexpected values, skips; and counts unseen and recovered sends.
+func (c *queueCheck) findAfterRead() {
+	for i := range c.sends {
+		s := &c.sends[i]
+		v := &c.vals.info[s.value]
+		read := v.readOp >= 0
+		switch {
+		case s.outcome == sendOK && !read:
+			c.found.unseen++
+			if part := c.parts.get(s.partition); part.maxRead > s.offset || part.complete {
+				c.lostWrite(int32(i), part)
+			}
+		case (s.outcome == sendUnknown || s.outcome == sendIncomplete) && read:
+			c.found.recovered++
+		case s.outcome == sendFailed && read && v.flags&valueUnexpected == 0:
+			v.flags |= valueUnexpected
+			if c.found.note(kindUnexpected) {
+				fail := c.ops[s.done]
+				msg := fmt.Sprintf("process %s read %q at partition %d offset %d (op index %d), but its send failed (op index %d, error %q); a failed send must not be written",
+					c.ops[v.readOp].Process, c.vals.name(s.value), v.firstPart, v.firstOff, c.ops[v.readOp].Index, fail.Index, fail.Error)
+				c.example(kindUnexpected, v.firstPart, v.readOp, msg, []int64{v.firstOff}, c.sendOps(int32(i), v.readOp)...)
+			}
+		}
+	}
+	for id := range c.vals.info {
+		v := &c.vals.info[id]
+		if v.readOp < 0 || v.flags&valueUnexpected != 0 {
+			continue
+		}
+		var why string
+		switch {
+		case v.send < 0:
+			why = "which no send wrote"
+		case c.sends[v.send].invoke > v.readOp:
+			why = fmt.Sprintf("before its send was invoked (op index %d)", c.ops[c.sends[v.send].invoke].Index)
+		default:
+			continue
+		}
+		v.flags |= valueUnexpected
+		if c.found.note(kindUnexpected) {
+			msg := fmt.Sprintf("process %s read %q at partition %d offset %d (op index %d), %s",
+				c.ops[v.readOp].Process, c.vals.name(int32(id)), v.firstPart, v.firstOff, c.ops[v.readOp].Index, why)
+			c.example(kindUnexpected, v.firstPart, v.readOp, msg, []int64{v.firstOff}, c.sendOps(v.send, v.readOp)...)
+		}
+	}
+	for _, s := range c.skips {
+		part := c.parts.get(s.partition)
+		n, first := part.knownBetween(s.from, s.to)
+		if n == 0 || !c.found.note(kindPollSkip) {
+			continue
+		}
+		value, op, _ := part.lookup(first)
+		msg := fmt.Sprintf("process %s (%s mode) read partition %d offset %d (op index %d) and then offset %d (op index %d), skipping %d offset(s) known to exist, e.g. offset %d holding %q (%s)",
+			s.proc, s.mode, s.partition, s.from, c.ops[s.fromOp].Index, s.to, c.ops[s.op].Index, n, first, c.vals.name(value), c.seenBy(op))
+		c.example(kindPollSkip, s.partition, s.op, msg, []int64{s.from, s.to, first}, append([]int32{s.fromOp, s.op}, c.shownBy(value, op)...)...)
+	}
+	c.conflictExamples()
+}
+
+// lostWrite notes that ok send i's value was never read, although some poll
+// read part past its offset, or a final read read all of part.
+func (c *queueCheck) lostWrite(i int32, part *queuePartition) {
+	if !c.found.note(kindLostWrite) {
+		return
+	}
+	s := c.sends[i]
+	// The read that found another value at the acknowledged offset, if
+	// one is among the inconsistent offsets' examples.
+	other := int32(-1)
+	if ci, ok := part.conflicts[s.offset]; ok && ci >= 0 {
+		if cf := c.found.conflicts[ci]; len(cf.ops) > 1 {
+			other = cf.ops[1]
+		}
+	}
+	focus := []int64{s.offset, part.maxRead}
+	what := fmt.Sprintf("%q, acknowledged at partition %d offset %d (op index %d), was never read", c.vals.name(s.value), s.partition, s.offset, c.ops[s.done].Index)
+	if part.maxRead > s.offset {
+		reader := c.ops[part.maxReadOp]
+		msg := fmt.Sprintf("%s, although process %s read partition %d up to offset %d (op index %d)", what, reader.Process, part.id, part.maxRead, reader.Index)
+		c.example(kindLostWrite, s.partition, s.done, msg, focus, s.invoke, s.done, other, part.maxReadOp)
+		return
+	}
+	final := c.ops[part.finalOp]
+	msg := fmt.Sprintf("%s, although process %s's final read of partition %d read it all, to its end offset %d (op index %d)", what, final.Process, part.id, part.endOffset, final.Index)
+	c.example(kindLostWrite, s.partition, s.done, msg, focus, s.invoke, s.done, other, part.finalOp)
+}
+
+// anomalies returns the examples, kind by kind.
+func (f *queueFindings) anomalies() []Anomaly {
+	var out []Anomaly
+	for _, ex := range f.examples {
+		out = append(out, ex...)
+	}
+	return out
+}

@@ -1,0 +1,145 @@
+package checker
+
+import (
+	"math"
+	"slices"
+)
+
+// queueValues interns record values: each distinct value gets a small id,
+// and what the checker knows about it lives in info[id]. The workload's own
+// values, "<process>-<sequence>", are found through a table indexed by
+// process and sequence, with no hashing; any other value through a map.
+type queueValues struct {
+	bySeq  [][]int32        // [process][sequence] → id+1; 0 when not interned
+	cells  int              // how much of bySeq is allocated, bounded by budget
+	byName map[string]int32 // values bySeq does not hold
+	arena  []byte           // the values' bytes, one after another
+	ends   []int            // value id's bytes end at arena[ends[id]]
+	info   []queueValue
+}
+
+// queueValue is what the checker knows about one value.
+type queueValue struct {
+	send      int32 // index into queueCheck.sends of the send that invoked it; -1 if none
+	firstPart int32 // the partition where it was first seen (acknowledged or read); -1 if nowhere
+	firstOff  int64 // and the offset
+	firstOp   int32 // the op (position in the history) that saw it there
+	readOp    int32 // the first op that read it; -1 if none did
+	flags     uint8
+}
+
+// Flags on a queueValue: each anomaly of a value is counted once.
+const (
+	valueDuplicate  uint8 = 1 << iota // reported as a duplicate
+	valueUnexpected                   // reported as unexpected
+	valueUnseen                       // acknowledged ok and not read yet
+)
+
+// intern returns b's id, giving it a new one if it is new.
+func (vs *queueValues) intern(b []byte) int32 {
+	proc, seq, ok := workloadValue(b)
+	if ok && proc < len(vs.bySeq) && seq < len(vs.bySeq[proc]) {
+		if id := vs.bySeq[proc][seq]; id != 0 {
+			return id - 1
+		}
+	}
+	if id, found := vs.byName[string(b)]; found {
+		return id
+	}
+	id := int32(len(vs.info))
+	if cap(vs.arena)-len(vs.arena) < len(b) {
+		vs.arena = slices.Grow(vs.arena, max(len(vs.arena), len(b), 1024))
+	}
+	vs.arena = append(vs.arena, b...)
+	vs.ends = appendDoubling(vs.ends, len(vs.arena))
+	vs.info = appendDoubling(vs.info, queueValue{send: -1, firstPart: -1, firstOp: -1, readOp: -1})
+	if !ok || !vs.place(proc, seq, id) {
+		if vs.byName == nil {
+			vs.byName = map[string]int32{}
+		}
+		vs.byName[string(b)] = id
+	}
+	return id
+}
+
+// place records id at bySeq[proc][seq], growing the table if that keeps
+// its size within a few cells per value (so that a value like "1-9999999999"
+// cannot make it huge). It reports whether it did.
+func (vs *queueValues) place(proc, seq int, id int32) bool {
+	budget := 8*len(vs.info) + 1<<16
+	if proc >= len(vs.bySeq) {
+		n := max(proc+1, 2*len(vs.bySeq))
+		if vs.cells+3*(n-len(vs.bySeq)) > budget {
+			return false
+		}
+		vs.cells += 3 * (n - len(vs.bySeq))
+		vs.bySeq = append(vs.bySeq, make([][]int32, n-len(vs.bySeq))...)
+	}
+	row := vs.bySeq[proc]
+	if seq >= len(row) {
+		n := max(seq+1, 2*len(row), 16)
+		if vs.cells+n-len(row) > budget {
+			return false
+		}
+		vs.cells += n - len(row)
+		row = append(row, make([]int32, n-len(row))...)
+		vs.bySeq[proc] = row
+	}
+	row[seq] = id + 1
+	return true
+}
+
+// name returns value id as a string.
+func (vs *queueValues) name(id int32) string { return string(vs.bytes(id)) }
+
+// bytes returns value id's bytes.
+func (vs *queueValues) bytes(id int32) []byte {
+	start := 0
+	if id > 0 {
+		start = vs.ends[id-1]
+	}
+	return vs.arena[start:vs.ends[id]]
+}
+
+// workloadValue parses a value the workload writes, "<process>-<sequence>",
+// both in decimal without leading zeros.
+func workloadValue(b []byte) (proc, seq int, ok bool) {
+	dash := -1
+	for i, c := range b {
+		if c == '-' {
+			dash = i
+			break
+		}
+	}
+	if dash < 0 {
+		return 0, 0, false
+	}
+	p, ok1 := decimal(b[:dash])
+	s, ok2 := decimal(b[dash+1:])
+	return p, s, ok1 && ok2
+}
+
+// decimal parses a non-negative int32 written without sign or leading zeros.
+func decimal(b []byte) (int, bool) {
+	if len(b) == 0 || len(b) > 10 || (b[0] == '0' && len(b) > 1) {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, n <= math.MaxInt32
+}
+
+// appendDoubling appends v to s, doubling s's capacity when it is full.
+// (append grows big slices by a quarter at a time, which allocates several
+// times their final size along the way.)
+func appendDoubling[T any](s []T, v T) []T {
+	if len(s) == cap(s) {
+		s = slices.Grow(s, max(len(s), 64))
+	}
+	return append(s, v)
+}
