@@ -5,8 +5,10 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"sort"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/faultline/faultline/checker"
 )
@@ -44,6 +46,12 @@ func PrintSummary(w io.Writer, r checker.Result, runDir string) {
 			line += " (" + strings.Join(extra, ", ") + ")"
 		}
 		fmt.Fprintln(w, line)
+		if found := anomalyCounts(lr.Details); found != "" {
+			fmt.Fprintln(w, "  found: "+found)
+		}
+		if u, ok := lr.Details["unseen"]; ok {
+			fmt.Fprintf(w, "  acknowledged sends never read: %v; info sends read after all (recovered): %v\n", u, lr.Details["recovered"])
+		}
 		for _, n := range lr.Notes {
 			fmt.Fprintln(w, "  note: "+n)
 		}
@@ -61,7 +69,7 @@ func PrintSummary(w io.Writer, r checker.Result, runDir string) {
 			}
 			fmt.Fprintf(w, "  %s%s: %s\n", a.Kind, where, a.Message)
 			for _, op := range a.Ops {
-				fmt.Fprintf(w, "    %s\n", op)
+				fmt.Fprintf(w, "    %s\n", clip(op.String(), maxOpLine))
 			}
 		}
 		if files, ok := lr.Details["files"].([]string); ok && len(files) > 0 {
@@ -100,4 +108,41 @@ func printCounts(w io.Writer, counts map[string]map[string]int) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", f, c["ok"], c["fail"], c["info"], c["incomplete"])
 	}
 	tw.Flush()
+}
+
+// maxOpLine bounds an example op's line in the summary; results.json
+// holds it whole.
+const maxOpLine = 240
+
+// clip shortens s to at most n bytes (on a rune boundary), marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + " …"
+}
+
+// anomalyCounts renders a checker's per-kind anomaly counts, the nonzero
+// ones, e.g. "lost-write 14967, inconsistent-offsets 14990".
+func anomalyCounts(details map[string]any) string {
+	counts, ok := details["anomaly_counts"].(map[string]int)
+	if !ok {
+		return ""
+	}
+	kinds := make([]string, 0, len(counts))
+	for k, n := range counts {
+		if n > 0 {
+			kinds = append(kinds, k)
+		}
+	}
+	sort.Strings(kinds)
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%s %d", k, counts[k])
+	}
+	return strings.Join(parts, ", ")
 }

@@ -17,29 +17,63 @@ import (
 //	go test -run '^$' -bench ZKRegisterThroughput -benchtime 1x ./runner
 func BenchmarkZKRegisterThroughput(b *testing.B) {
 	realtest.Require(b)
-	for _, mode := range []struct {
-		name    string
-		discard bool
-	}{{"recorded", false}, {"discarded", true}} {
-		b.Run(mode.name, func(b *testing.B) {
-			var ops, secs float64
-			for b.Loop() {
-				out, err := Run(context.Background(), Spec{
-					TimeLimit:      15 * time.Second,
-					Concurrency:    10,
-					Seed:           7,
-					Store:          b.TempDir(),
-					ZKRegister:     zkregister.Options{Reads: zkregister.ReadSync},
-					DiscardHistory: mode.discard,
-				})
-				if err != nil {
-					b.Fatal(err)
-				}
-				ops += float64(out.Ops)
-				secs += 15
+	recordedAndDiscarded(b, func(b *testing.B, discard bool) {
+		var ops, secs float64
+		for b.Loop() {
+			out, err := Run(context.Background(), Spec{
+				TimeLimit:      15 * time.Second,
+				Concurrency:    10,
+				Seed:           7,
+				Store:          b.TempDir(),
+				ZKRegister:     zkregister.Options{Reads: zkregister.ReadSync},
+				DiscardHistory: discard,
+			})
+			if err != nil {
+				b.Fatal(err)
 			}
-			b.ReportMetric(ops/secs, "ops/s")
-			b.ReportMetric(0, "ns/op")
-		})
-	}
+			ops += float64(out.Ops)
+			secs += 15
+		}
+		b.ReportMetric(ops/secs, "ops/s")
+		b.ReportMetric(0, "ns/op")
+	})
+}
+
+// BenchmarkKafkaQueueThroughput measures the acknowledged sends per second
+// kafka-queue reaches against a real 3+3 cluster (acks all, idempotence,
+// 10 processes of which 2 poll), with the history recorded and discarded.
+// One iteration is one 20 s test:
+//
+//	go test -run '^$' -bench KafkaQueueThroughput -benchtime 1x ./runner
+func BenchmarkKafkaQueueThroughput(b *testing.B) {
+	realtest.Require(b)
+	recordedAndDiscarded(b, func(b *testing.B, discard bool) {
+		var sends, polls, secs float64
+		for b.Loop() {
+			out, err := Run(context.Background(), Spec{
+				Workload:       WorkloadKafkaQueue,
+				TimeLimit:      20 * time.Second,
+				Concurrency:    10,
+				Seed:           7,
+				Store:          b.TempDir(),
+				DiscardHistory: discard,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			sends += float64(out.OKByF["send"])
+			polls += float64(out.OKByF["poll"])
+			secs += 20
+		}
+		b.ReportMetric(sends/secs, "acked-sends/s")
+		b.ReportMetric(polls/secs, "polls/s")
+		b.ReportMetric(0, "ns/op")
+	})
+}
+
+// recordedAndDiscarded runs bench as two sub-benchmarks: with the history
+// recorded, and discarded.
+func recordedAndDiscarded(b *testing.B, bench func(b *testing.B, discard bool)) {
+	b.Run("recorded", func(b *testing.B) { bench(b, false) })
+	b.Run("discarded", func(b *testing.B) { bench(b, true) })
 }

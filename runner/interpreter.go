@@ -34,6 +34,7 @@ type interpreter struct {
 	nextProcess atomic.Int64
 	ok, fail    atomic.Int64
 	info        atomic.Int64
+	okByF       sync.Map // f → *atomic.Int64: ok completions per f
 	began       time.Time
 }
 
@@ -63,6 +64,8 @@ func (in *interpreter) Record(ctx context.Context, p history.Process, c workload
 	switch done.Type {
 	case history.OK:
 		in.ok.Add(1)
+		n, _ := in.okByF.LoadOrStore(inv.F, new(atomic.Int64))
+		n.(*atomic.Int64).Add(1)
 	case history.Fail:
 		in.fail.Add(1)
 	default:
@@ -147,6 +150,16 @@ func (in *interpreter) worker(stop context.Context, p history.Process) error {
 		}
 	}
 	return nil
+}
+
+// okCounts returns the ok completions so far per f.
+func (in *interpreter) okCounts() map[string]int64 {
+	counts := map[string]int64{}
+	in.okByF.Range(func(f, n any) bool {
+		counts[f.(string)] = n.(*atomic.Int64).Load()
+		return true
+	})
+	return counts
 }
 
 func (in *interpreter) progress(phase string, limit time.Duration) Progress {

@@ -15,6 +15,7 @@ import (
 	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/results"
 	"github.com/faultline/faultline/workloads"
+	"github.com/faultline/faultline/workloads/kafkaqueue"
 	"github.com/faultline/faultline/workloads/zkregister"
 )
 
@@ -28,6 +29,9 @@ type Outcome struct {
 	// OpsPerSecond their rate.
 	Ops          int64
 	OpsPerSecond float64
+	// OKByF counts the ok client ops during the time limit per f, e.g.
+	// the acknowledged sends of kafka-queue.
+	OKByF map[string]int64
 }
 
 // testRecord is the run's test.json: the spec and what the run found out.
@@ -132,6 +136,9 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 		log.Warn("could not record the nemesis schedule", "err", err)
 	}
 	nem := nemesis.New(c, hist, steps, spec.Nemesis.Packet, log)
+	if t, ok := w.(interface{ Topic() string }); ok {
+		nem.SetKafkaTopic(t.Topic())
+	}
 
 	in := newInterpreter(w, hist, spec.Concurrency, spec.Rate)
 	runCtx, stopRun := context.WithTimeout(ctx, spec.TimeLimit)
@@ -159,6 +166,7 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 	p := in.progress("done", spec.TimeLimit)
 	stopProgress(p)
 	out.Ops, out.OpsPerSecond = p.OK+p.Fail+p.Info, p.OpsPerSecond()
+	out.OKByF = in.okCounts()
 	log.Info("workload done", "ops", out.Ops, "ops_per_second", out.OpsPerSecond, "ok", p.OK, "fail", p.Fail, "info", p.Info)
 	if runErr != nil {
 		return out, runErr
@@ -170,7 +178,7 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 		return out, nil
 	}
 
-	finalCtx, cancelFinal := context.WithTimeout(ctx, 3*time.Minute)
+	finalCtx, cancelFinal := context.WithTimeout(ctx, 6*time.Minute)
 	defer cancelFinal()
 	if err := c.WaitHealthy(finalCtx); err != nil {
 		return out, fmt.Errorf("cluster not healthy after healing, for the final reads: %w", err)
@@ -215,6 +223,8 @@ func newWorkload(c cluster.Cluster, spec Spec, log *slog.Logger) (workloads.Work
 	switch spec.Workload {
 	case WorkloadZKRegister:
 		return zkregister.New(c, spec.ZKRegister, spec.Seed, log)
+	case WorkloadKafkaQueue:
+		return kafkaqueue.New(c, spec.KafkaQueue, spec.Seed, log)
 	}
 	return nil, fmt.Errorf("no workload %q", spec.Workload)
 }
@@ -235,8 +245,10 @@ func Check(ctx context.Context, historyPath, workload string, details map[string
 	switch workload {
 	case WorkloadZKRegister:
 		ch = checker.Linearizable{}
+	case WorkloadKafkaQueue:
+		ch = checker.Queue{}
 	default:
-		return checker.Result{}, fmt.Errorf("no checker for workload %q: choose %s", workload, WorkloadZKRegister)
+		return checker.Result{}, fmt.Errorf("no checker for workload %q: choose %s or %s", workload, WorkloadZKRegister, WorkloadKafkaQueue)
 	}
 	res := checker.All(ch).Check(ctx, ops, opts)
 	if note != "" {

@@ -82,7 +82,7 @@ func TestZKRegisterWritesAreLinearizable(t *testing.T) {
 	if okc["write"] < 1000 || okc["cas"] < 100 || okc["read"] < 1 {
 		t.Errorf("too few ok ops to mean anything: %v", okc)
 	}
-	assertOfflineCheckAgrees(t, out)
+	assertOfflineCheckAgrees(t, out, WorkloadZKRegister)
 }
 
 // TestZKRegisterSyncReads: sync, then get. ZooKeeper's sync makes a
@@ -108,7 +108,7 @@ func TestZKRegisterSyncReads(t *testing.T) {
 	default:
 		t.Fatalf("verdict %s", out.Result.Valid)
 	}
-	assertOfflineCheckAgrees(t, out)
+	assertOfflineCheckAgrees(t, out, WorkloadZKRegister)
 }
 
 // TestZKRegisterLocalReads: plain gets, which ZooKeeper documents may be
@@ -127,7 +127,7 @@ func TestZKRegisterLocalReads(t *testing.T) {
 		}
 	}
 	t.Logf("verdict with local reads: %s, %d keys with stale reads", out.Result.Valid, len(leafAnomalies(out.Result)))
-	assertOfflineCheckAgrees(t, out)
+	assertOfflineCheckAgrees(t, out, WorkloadZKRegister)
 }
 
 func leafAnomalies(r checker.Result) []checker.Anomaly {
@@ -159,7 +159,7 @@ func zkLeaderOf(t *testing.T, dir string) string {
 
 // assertOfflineCheckAgrees re-checks the stored history as `faultline
 // check` does and expects the run's verdict.
-func assertOfflineCheckAgrees(t *testing.T, out Outcome) {
+func assertOfflineCheckAgrees(t *testing.T, out Outcome, workload string) {
 	t.Helper()
 	path := filepath.Join(out.Dir, results.HistoryFile)
 	ops, err := history.ReadFile(path)
@@ -169,7 +169,7 @@ func assertOfflineCheckAgrees(t *testing.T, out Outcome) {
 	if len(ops) < 2*int(out.Ops) {
 		t.Errorf("history has %d ops for %d completed calls", len(ops), out.Ops)
 	}
-	res, err := Check(context.Background(), path, WorkloadZKRegister, nil, checker.Options{Timeout: time.Minute})
+	res, err := Check(context.Background(), path, workload, nil, checker.Options{Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,5 +220,5 @@ func TestZKRegisterUnderFaults(t *testing.T) {
 	if okc["write"] < 100 || okc["cas"] < 10 {
 		t.Errorf("too few ok ops under faults: %v", okc)
 	}
-	assertOfflineCheckAgrees(t, out)
+	assertOfflineCheckAgrees(t, out, WorkloadZKRegister)
 }

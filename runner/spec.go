@@ -3,24 +3,27 @@ package runner
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/faultline/faultline/cluster"
 	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/results"
+	"github.com/faultline/faultline/workloads/kafkaqueue"
 	"github.com/faultline/faultline/workloads/zkregister"
 )
 
 // Workload names.
 const (
 	WorkloadZKRegister = "zk-register"
+	WorkloadKafkaQueue = "kafka-queue"
 )
 
 // Spec is everything a test is; it is stored as the run's test.json.
 type Spec struct {
 	// Name names the test in the store (default: the workload's name).
 	Name string `json:"name"`
-	// Workload is the workload to run: zk-register.
+	// Workload is the workload to run: zk-register or kafka-queue.
 	Workload string `json:"workload"`
 	// TimeLimit is how long the workload runs (default 60s).
 	TimeLimit time.Duration `json:"time_limit"`
@@ -42,6 +45,8 @@ type Spec struct {
 	Cluster cluster.Options `json:"cluster"`
 	// ZKRegister shapes the zk-register workload.
 	ZKRegister zkregister.Options `json:"zk_register"`
+	// KafkaQueue shapes the kafka-queue workload.
+	KafkaQueue kafkaqueue.Options `json:"kafka_queue"`
 	// Nemesis chooses the faults injected while the workload runs.
 	Nemesis nemesis.Options `json:"nemesis"`
 	// QuietPeriod is how long the healed cluster is left alone before the
@@ -79,6 +84,7 @@ func (s Spec) Defaults() Spec {
 	}
 	s.Cluster = s.Cluster.Defaults()
 	s.ZKRegister = s.ZKRegister.Defaults()
+	s.KafkaQueue = s.KafkaQueue.Defaults(s.Cluster.KafkaNodes)
 	s.Nemesis = s.Nemesis.Defaults()
 	if s.QuietPeriod == 0 {
 		s.QuietPeriod = 5 * time.Second
@@ -91,8 +97,8 @@ func (s Spec) Defaults() Spec {
 
 // Validate checks a spec after Defaults; its errors say how to fix it.
 func (s Spec) Validate() error {
-	if s.Workload != WorkloadZKRegister {
-		return fmt.Errorf("--workload %q is not a workload: choose %s", s.Workload, WorkloadZKRegister)
+	if s.Workload != WorkloadZKRegister && s.Workload != WorkloadKafkaQueue {
+		return fmt.Errorf("--workload %q is not a workload: choose %s or %s", s.Workload, WorkloadZKRegister, WorkloadKafkaQueue)
 	}
 	if err := results.ValidTestName(s.Name); err != nil {
 		return err
@@ -118,6 +124,17 @@ func (s Spec) Validate() error {
 	}
 	if err := s.Nemesis.Validate(infos); err != nil {
 		return err
+	}
+	if s.Workload != WorkloadKafkaQueue && len(s.Nemesis.Kinds) > 0 {
+		if s.Nemesis.Partition == nemesis.ShapeKafkaLeader && slices.Contains(s.Nemesis.Kinds, nemesis.KindPartition) {
+			return fmt.Errorf("--partition kafka-leader isolates the leader of the test's Kafka topic: use it with --workload kafka-queue")
+		}
+		if s.Nemesis.Target == nemesis.TargetKafkaLeader {
+			return fmt.Errorf("--targets kafka-leader hits the leader of the test's Kafka topic: use it with --workload kafka-queue")
+		}
+	}
+	if s.Workload == WorkloadKafkaQueue {
+		return s.KafkaQueue.Validate(s.Cluster.KafkaNodes)
 	}
 	return s.ZKRegister.Validate()
 }

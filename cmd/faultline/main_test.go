@@ -20,6 +20,14 @@ func TestBadInputExitsThreeWithOneLine(t *testing.T) {
 		{[]string{"cluster", "up", "--log-level", "loud"}, "--log-level \"loud\" is not a level"},
 		{[]string{"cluster", "exec", "zk1", "ls"}, "write the command after --"},
 		{[]string{"no-such-command"}, "unknown command"},
+		{[]string{"test", "--workload", "kafka"}, "is not a workload: choose zk-register or kafka-queue"},
+		{[]string{"test", "--nemesis", "partition", "--partition", "kafka-leader"}, "use it with --workload kafka-queue"},
+		{[]string{"test", "--nemesis", "kill", "--targets", "kafka-leader"}, "use it with --workload kafka-queue"},
+		{[]string{"test", "--workload", "kafka-queue", "--acks", "leader", "--idempotence", "on"}, "--acks leader needs --idempotence off"},
+		{[]string{"test", "--workload", "kafka-queue", "--acks", "1"}, "--acks \"1\" is not an acks setting"},
+		{[]string{"test", "--workload", "kafka-queue", "--replication-factor", "5"}, "--replication-factor 5 is out of range"},
+		{[]string{"test", "--workload", "kafka-queue", "--min-isr", "4"}, "--min-isr 4 is out of range"},
+		{[]string{"test", "--workload", "kafka-queue", "--consumer", "group"}, "--consumer \"group\" is not a consumer mode"},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/results"
 	"github.com/faultline/faultline/runner"
+	"github.com/faultline/faultline/workloads/kafkaqueue"
 	"github.com/faultline/faultline/workloads/zkregister"
 	"github.com/spf13/cobra"
 )
@@ -25,7 +26,8 @@ func newTestCommand(g *globalFlags) *cobra.Command {
 	var spec runner.Spec
 	var seed uint64
 	var testCount int
-	var reads, nemesisKinds, roles, packet string
+	var reads, nemesisKinds, roles, packet, acks, consumer string
+	var opTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "test",
 		Short: "Run a test: bring a cluster up, drive a workload, record the history, check it, store the run",
@@ -37,6 +39,10 @@ visualizations, faultline.log and each node's config and server log.
 Workloads:
   zk-register   znodes read, written and compare-and-set on their version by
                 many sessions; checked for linearizability with porcupine.
+  kafka-queue   unique values sent to a fresh topic's partitions and polled
+                back, then every partition read to its end after healing;
+                checked for lost, duplicated, reordered and unexpected
+                messages.
 
 Exit code: 0 valid, 1 invalid, 2 unknown, 3 the test could not run.`,
 		Args: cobra.NoArgs,
@@ -52,6 +58,9 @@ Exit code: 0 valid, 1 invalid, 2 unknown, 3 the test could not run.`,
 				return fmt.Errorf("--test-count %d is out of range: give at least 1", testCount)
 			}
 			spec.ZKRegister.Reads = zkregister.ReadMode(reads)
+			spec.ZKRegister.OpTimeout, spec.KafkaQueue.OpTimeout = opTimeout, opTimeout
+			spec.KafkaQueue.Acks = kafkaqueue.Acks(acks)
+			spec.KafkaQueue.Consumer = kafkaqueue.ConsumerMode(consumer)
 			if spec.Nemesis.Kinds, err = nemesis.ParseKinds(nemesisKinds); err != nil {
 				return err
 			}
@@ -95,7 +104,7 @@ Exit code: 0 valid, 1 invalid, 2 unknown, 3 the test could not run.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&spec.Workload, "workload", runner.WorkloadZKRegister, "the workload: zk-register")
+	f.StringVar(&spec.Workload, "workload", runner.WorkloadZKRegister, "the workload: zk-register or kafka-queue")
 	f.StringVar(&spec.Name, "name", "", "the test's name in the store (default: the workload's)")
 	f.DurationVar(&spec.TimeLimit, "time-limit", 60*time.Second, "how long the workload runs")
 	f.IntVar(&spec.Concurrency, "concurrency", 10, "client processes")
@@ -108,12 +117,19 @@ Exit code: 0 valid, 1 invalid, 2 unknown, 3 the test could not run.`,
 	f.IntVar(&spec.ZKRegister.Keys, "keys", 5, "zk-register: keys in use at once")
 	f.IntVar(&spec.ZKRegister.OpsPerKey, "ops-per-key", 200, "zk-register: ops on a key before it is retired for a fresh one")
 	f.StringVar(&reads, "reads", "sync", "zk-register: reads are sync (sync, then get), local (plain get) or none")
-	f.DurationVar(&spec.ZKRegister.OpTimeout, "op-timeout", 5*time.Second, "zk-register: an op not done by then is info")
+	f.DurationVar(&opTimeout, "op-timeout", 0, "an op not done by then is info (default 5s for zk-register, 10s for kafka-queue)")
+	f.IntVar(&spec.KafkaQueue.Partitions, "partitions", 3, "kafka-queue: the topic's partitions")
+	f.IntVar(&spec.KafkaQueue.ReplicationFactor, "replication-factor", 3, "kafka-queue: the topic's replication factor")
+	f.IntVar(&spec.KafkaQueue.MinISR, "min-isr", 2, "kafka-queue: the topic's min.insync.replicas")
+	f.StringVar(&acks, "acks", "all", "kafka-queue: acks all (every in-sync replica) or leader (acks=1)")
+	f.StringVar(&spec.KafkaQueue.Idempotence, "idempotence", "", "kafka-queue: idempotent producer on or off (default on; off with --acks leader)")
+	f.BoolVar(&spec.KafkaQueue.UncleanLeaderElection, "unclean-leader-election", false, "kafka-queue: the topic's unclean.leader.election.enable")
+	f.StringVar(&consumer, "consumer", "assign", "kafka-queue: consumers assign every partition and read from the start, or subscribe to a consumer group")
 	f.StringVar(&nemesisKinds, "nemesis", "none", "faults: a comma list of partition, kill, pause, packet; or none, all")
 	f.DurationVar(&spec.Nemesis.Interval, "nemesis-interval", 10*time.Second, "time from a fault's start to its stop, and again to the next")
-	f.StringVar(&spec.Nemesis.Partition, "partition", "", "partition shape: one, halves, majorities-ring, bridge, zk-leader, kafka-controller, zk-kafka (default: one of the first four, drawn each time)")
+	f.StringVar(&spec.Nemesis.Partition, "partition", "", "partition shape: one, halves, majorities-ring, bridge, zk-leader, kafka-controller, kafka-leader, zk-kafka (default: one of the first four, drawn each time)")
 	f.StringVar(&spec.Nemesis.Grudge, "grudge", "", "an explicit partition, e.g. 'zk1,kafka1|zk2,zk3,kafka2,kafka3': each side sees only itself")
-	f.StringVar(&spec.Nemesis.Target, "targets", "one", "what kill, pause and packet faults hit: one, minority, majority, all, zk-leader, kafka-controller, or node names")
+	f.StringVar(&spec.Nemesis.Target, "targets", "one", "what kill, pause and packet faults hit: one, minority, majority, all, zk-leader, kafka-controller, kafka-leader, or node names")
 	f.StringVar(&roles, "nemesis-roles", "zk,kafka", "restrict kill, pause and packet targets to zk, kafka or both")
 	f.StringVar(&packet, "packet", "delay", "packet behaviours: a comma list of delay, loss, duplicate, reorder, corrupt (delay 50ms±10ms, 20% for the others)")
 	f.DurationVar(&spec.QuietPeriod, "quiet-period", 5*time.Second, "after healing, how long to leave the cluster alone before the final reads")
@@ -205,7 +221,12 @@ The workload comes from the run's test.json, else from --workload.`,
 			if !cmd.Flags().Changed("workload") {
 				if spec, err := readTestSpec(dir); err == nil {
 					workload = spec.Workload
-					details["reads"] = string(spec.ZKRegister.Reads)
+					if workload == runner.WorkloadKafkaQueue {
+						details["acks"] = string(spec.KafkaQueue.Acks)
+						details["consumer"] = string(spec.KafkaQueue.Consumer)
+					} else {
+						details["reads"] = string(spec.ZKRegister.Reads)
+					}
 				}
 			}
 			ctx, stop := signalContext()

@@ -1,0 +1,177 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/internal/realtest"
+	"github.com/faultline/faultline/nemesis"
+	"github.com/faultline/faultline/results"
+	"github.com/faultline/faultline/workloads/kafkaqueue"
+)
+
+// runKafkaQueue runs kafka-queue in a fresh store.
+func runKafkaQueue(t *testing.T, spec Spec) Outcome {
+	t.Helper()
+	realtest.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	spec.Workload = WorkloadKafkaQueue
+	spec.Store = t.TempDir()
+	out, err := Run(ctx, spec)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	assertStored(t, out)
+	return out
+}
+
+// queueResult finds the queue checker's result.
+func queueResult(t *testing.T, r checker.Result) checker.Result {
+	t.Helper()
+	for _, sub := range r.Results {
+		if sub.Checker == "queue" {
+			return sub
+		}
+	}
+	t.Fatalf("no queue result in %+v", r)
+	return checker.Result{}
+}
+
+// detailInt reads an integer figure of a result's details.
+func detailInt(t *testing.T, r checker.Result, key string) int {
+	t.Helper()
+	b, err := json.Marshal(r.Details[key])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := json.Unmarshal(b, &n); err != nil {
+		t.Fatalf("details[%q] = %s, want an integer", key, b)
+	}
+	return n
+}
+
+// anomalyKinds lists the kinds of a result's anomalies.
+func anomalyKinds(r checker.Result) map[string]int {
+	kinds := map[string]int{}
+	for _, a := range r.Anomalies {
+		kinds[a.Kind]++
+	}
+	return kinds
+}
+
+// TestKafkaQueueUnderFaults: on the safe defaults (acks all, min ISR 2,
+// idempotence, no unclean election), Kafka keeps every acknowledged message
+// while partitions and kills come and go.
+func TestKafkaQueueUnderFaults(t *testing.T) {
+	out := runKafkaQueue(t, Spec{
+		TimeLimit:   60 * time.Second,
+		Concurrency: 10,
+		Seed:        7,
+		Nemesis:     nemesis.Options{Kinds: []nemesis.Kind{nemesis.KindPartition, nemesis.KindKill}, Interval: 8 * time.Second},
+	})
+	q := queueResult(t, out.Result)
+	if out.Result.Valid != checker.Valid {
+		t.Fatalf("verdict %s, want valid; anomalies %v, notes %v (run in %s)", out.Result.Valid, anomalyKinds(q), q.Notes, out.Dir)
+	}
+	if ok := out.OKByF["send"]; ok < 1000 {
+		t.Errorf("%d ok sends, want thousands", ok)
+	}
+	faults := 0
+	for _, op := range mustReadHistory(t, out.Dir) {
+		if op.Process == history.Nemesis && strings.HasPrefix(op.F, "start-") && op.Type != history.Invoke && op.Error == "" {
+			faults++
+		}
+	}
+	if faults < 3 {
+		t.Errorf("%d faults took effect, want at least 3", faults)
+	}
+	assertOfflineCheckAgrees(t, out, WorkloadKafkaQueue)
+}
+
+// TestKafkaLeaderDataLoss reproduces Kafka's documented loss of
+// acknowledged writes: with acks=1, a partition leader cut off from the
+// other brokers and ZooKeeper (but not from its clients) keeps
+// acknowledging writes until the controller elects another leader; when the
+// partition heals, it truncates its log to the new leader's and those
+// writes are gone. The same schedule with acks=all and min.insync.replicas
+// 2 loses nothing: the cut-off leader cannot acknowledge alone.
+func TestKafkaLeaderDataLoss(t *testing.T) {
+	spec := func(acks kafkaqueue.Acks) Spec {
+		return Spec{
+			TimeLimit:   40 * time.Second,
+			Concurrency: 10,
+			Seed:        1,
+			KafkaQueue:  kafkaqueue.Options{Acks: acks, MinISR: 2},
+			// One fault, from 15s to 30s: isolate the broker leading the
+			// most partitions.
+			Nemesis: nemesis.Options{Kinds: []nemesis.Kind{nemesis.KindPartition}, Partition: nemesis.ShapeKafkaLeader, Interval: 15 * time.Second},
+		}
+	}
+	t.Run("acks=leader", func(t *testing.T) {
+		out := runKafkaQueue(t, spec(kafkaqueue.AcksLeader))
+		q := queueResult(t, out.Result)
+		kinds := anomalyKinds(q)
+		if out.Result.Valid != checker.Invalid || kinds["lost-write"] == 0 {
+			t.Fatalf("verdict %s with anomalies %v, want lost writes (run in %s)", out.Result.Valid, kinds, out.Dir)
+		}
+		for _, a := range q.Anomalies {
+			if a.Kind == "lost-write" && (a.Key == "" || len(a.Ops) == 0 || a.Message == "") {
+				t.Errorf("a lost-write example without its partition, message or ops: %+v", a)
+			}
+		}
+		isolated := isolatedLeader(t, out.Dir)
+		t.Logf("isolated %s; %d lost writes; anomalies %v", isolated, detailInt(t, q, "lost"), kinds)
+	})
+	t.Run("acks=all", func(t *testing.T) {
+		out := runKafkaQueue(t, spec(kafkaqueue.AcksAll))
+		q := queueResult(t, out.Result)
+		if kinds := anomalyKinds(q); kinds["lost-write"] > 0 || out.Result.Valid != checker.Valid {
+			t.Fatalf("verdict %s with anomalies %v, want valid with no lost writes (run in %s)", out.Result.Valid, kinds, out.Dir)
+		}
+		isolatedLeader(t, out.Dir)
+	})
+}
+
+// isolatedLeader returns the broker the kafka-leader partition isolated,
+// failing the test when the fault did not take effect.
+func isolatedLeader(t *testing.T, dir string) string {
+	t.Helper()
+	for _, op := range mustReadHistory(t, dir) {
+		if op.Process != history.Nemesis || op.F != "start-partition" || op.Type == history.Invoke {
+			continue
+		}
+		if op.Error != "" {
+			t.Fatalf("the kafka-leader partition failed: %s", op.Error)
+		}
+		var v struct {
+			Drops map[string][]string `json:"drops"`
+		}
+		if err := json.Unmarshal(op.Value, &v); err != nil {
+			t.Fatal(err)
+		}
+		for node, from := range v.Drops {
+			if strings.HasPrefix(node, "kafka") && len(from) == len(v.Drops)-1 {
+				return node
+			}
+		}
+		t.Fatalf("start-partition %s isolates no broker", op.Value)
+	}
+	t.Fatal("no start-partition in the history")
+	return ""
+}
+
+func mustReadHistory(t *testing.T, dir string) []history.Op {
+	t.Helper()
+	ops, err := history.ReadFile(dir + "/" + results.HistoryFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ops
+}

@@ -1,0 +1,115 @@
+package kafkaqueue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faultline/faultline/history"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+func TestClassifySend(t *testing.T) {
+	cases := []struct {
+		err        error
+		idempotent bool
+		want       history.Type
+	}{
+		{nil, true, history.OK},
+		{nil, false, history.OK},
+		// franz-go fails an idempotent record only when it knows it was
+		// not written.
+		{fmt.Errorf("%w, last err: %w", kgo.ErrRecordTimeout, kerr.NotEnoughReplicas), true, history.Fail},
+		{kgo.ErrRecordRetries, true, history.Fail},
+		{kerr.NotEnoughReplicas, true, history.Fail},
+		{kerr.InvalidRequest, true, history.Fail},
+		{kerr.MessageTooLarge, true, history.Fail},
+		// Ambiguous: written or not.
+		{kerr.NotEnoughReplicasAfterAppend, true, history.Info},
+		{kerr.RequestTimedOut, true, history.Info},
+		{context.DeadlineExceeded, true, history.Info},
+		{kgo.ErrClientClosed, true, history.Info},
+		{errors.New("read tcp: connection reset by peer"), true, history.Info},
+		// Without idempotence franz-go may give up on a sent record.
+		{kgo.ErrRecordTimeout, false, history.Info},
+		{kerr.NotEnoughReplicas, false, history.Info},
+	}
+	for _, c := range cases {
+		got, name := classifySend(c.err, c.idempotent)
+		if got != c.want {
+			t.Errorf("classifySend(%v, idempotent=%v) = %s (%s), want %s", c.err, c.idempotent, got, name, c.want)
+		}
+		if c.err != nil && name == "" {
+			t.Errorf("classifySend(%v) gave no error name", c.err)
+		}
+	}
+}
+
+func TestEncodePoll(t *testing.T) {
+	recs := map[int32][]record{
+		2: {{7, "1-2"}},
+		0: {{1020, "4-9"}, {1021, "weird \"value\"\n\xff"}},
+	}
+	b := encodePoll(modeFinal, recs, 1022)
+	var v struct {
+		Mode    string                     `json:"mode"`
+		Records map[string][][]interface{} `json:"records"`
+		End     int64                      `json:"end_offset"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	if v.Mode != modeFinal || v.End != 1022 || len(v.Records["0"]) != 2 || len(v.Records["2"]) != 1 {
+		t.Errorf("decoded %+v from %s", v, b)
+	}
+	if got := v.Records["0"][1][1]; got != "weird \"value\"\n\ufffd" {
+		t.Errorf("escaped value came back as %q", got)
+	}
+	if !strings.HasPrefix(string(b), `{"mode":"final","records":{"0":[[1020,"4-9"],`) {
+		t.Errorf("partitions not in order: %s", b)
+	}
+	if b := encodePoll(modeAssign, nil, -1); string(b) != `{"mode":"assign","records":{}}` {
+		t.Errorf("empty poll: %s", b)
+	}
+}
+
+func TestOptions(t *testing.T) {
+	o := Options{}.Defaults(3)
+	if err := o.Validate(3); err != nil {
+		t.Fatalf("defaults invalid: %v", err)
+	}
+	if o.Partitions != 3 || o.ReplicationFactor != 3 || o.MinISR != 2 || o.Acks != AcksAll || !o.Idempotent() || o.Consumer != ConsumerAssign {
+		t.Errorf("defaults: %+v", o)
+	}
+	if o := (Options{Acks: AcksLeader}).Defaults(3); o.Idempotent() || o.Validate(3) != nil {
+		t.Errorf("acks leader should default to idempotence off: %+v", o)
+	}
+	one := Options{}.Defaults(1)
+	if one.ReplicationFactor != 1 || one.MinISR != 1 {
+		t.Errorf("one broker: %+v", one)
+	}
+	bad := []struct {
+		o    Options
+		want string
+	}{
+		{Options{ReplicationFactor: 4}, "--replication-factor 4"},
+		{Options{MinISR: 4}, "--min-isr 4"},
+		{Options{Acks: "some"}, "--acks"},
+		{Options{Acks: AcksLeader, Idempotence: "on"}, "--idempotence off"},
+		{Options{Idempotence: "maybe"}, "--idempotence"},
+		{Options{Consumer: "group"}, "--consumer"},
+		{Options{OpTimeout: time.Millisecond}, "--op-timeout"},
+		{Options{Partitions: -1}, "--partitions"},
+	}
+	for _, b := range bad {
+		err := b.o.Defaults(3).Validate(3)
+		if err == nil || !strings.Contains(err.Error(), b.want) {
+			t.Errorf("%+v: error %v, want one naming %s", b.o, err, b.want)
+		}
+	}
+}
