@@ -175,3 +175,41 @@ func mustReadHistory(t *testing.T, dir string) []history.Op {
 	}
 	return ops
 }
+
+// TestKafkaQueueSubscribeLeaderFaults: consumers in a consumer group, while
+// the broker leading the most partitions is killed and paused in turn; the
+// safe defaults keep every acknowledged message.
+func TestKafkaQueueSubscribeLeaderFaults(t *testing.T) {
+	out := runKafkaQueue(t, Spec{
+		TimeLimit:   45 * time.Second,
+		Concurrency: 10,
+		Seed:        3,
+		KafkaQueue:  kafkaqueue.Options{Consumer: kafkaqueue.ConsumerSubscribe},
+		Nemesis: nemesis.Options{Kinds: []nemesis.Kind{nemesis.KindKill, nemesis.KindPause},
+			Target: nemesis.TargetKafkaLeader, Interval: 8 * time.Second},
+	})
+	q := queueResult(t, out.Result)
+	if out.Result.Valid != checker.Valid {
+		t.Fatalf("verdict %s, want valid; anomalies %v, notes %v (run in %s)", out.Result.Valid, anomalyKinds(q), q.Notes, out.Dir)
+	}
+	if out.OKByF["poll"] == 0 || out.OKByF["send"] < 1000 {
+		t.Errorf("ok polls %d, ok sends %d: want both to have run", out.OKByF["poll"], out.OKByF["send"])
+	}
+	hit := 0
+	for _, op := range mustReadHistory(t, out.Dir) {
+		if op.Process != history.Nemesis || (op.F != "start-kill" && op.F != "start-pause") || op.Type == history.Invoke {
+			continue
+		}
+		var v struct {
+			Nodes []string `json:"nodes"`
+		}
+		if err := json.Unmarshal(op.Value, &v); err != nil || op.Error != "" || len(v.Nodes) != 1 || !strings.HasPrefix(v.Nodes[0], "kafka") {
+			t.Errorf("%s did not hit one broker: %s (%s)", op.F, op.Value, op.Error)
+			continue
+		}
+		hit++
+	}
+	if hit < 2 {
+		t.Errorf("%d faults hit the kafka leader, want at least 2", hit)
+	}
+}
