@@ -18,10 +18,15 @@ deps:
 fetch: build deps
 	$(BIN) cluster fetch
 
-# The main job: a 60 s zk-register linearizability test against a real
-# 3-node ZooKeeper ensemble and 3 Kafka brokers; the run lands in ./store.
+# The main job, against a real 3-node ZooKeeper ensemble and 3 Kafka brokers:
+# a 60 s zk-register linearizability test, then a 60 s kafka-queue durability
+# test under partitions and kills; the runs land in ./store. Fails if either
+# is not valid (it prints both exit codes).
 run: fetch
-	$(BIN) test --workload zk-register --time-limit 60s
+	@$(BIN) test --workload zk-register --time-limit 60s; zk=$$?; \
+	$(BIN) test --workload kafka-queue --time-limit 60s --nemesis partition,kill; kafka=$$?; \
+	echo "zk-register exited $$zk, kafka-queue exited $$kafka"; \
+	exit $$(( zk > kafka ? zk : kafka ))
 
 # The cluster alone, up until Ctrl-C.
 up: fetch
