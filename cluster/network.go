@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -32,9 +33,17 @@ func nsPath(name string) string            { return filepath.Join(netnsDir, name
 // namespace per node joined to the bridge by a veth pair.
 type network struct {
 	runID string
-	runNS netns.NsHandle
 	nodes map[string]netns.NsHandle
+
+	// mu guards runNS against close while a dial takes its own copy:
+	// clients may redial in the background at any time.
+	mu     sync.RWMutex
+	runNS  netns.NsHandle
+	closed bool
 }
+
+// errNetworkClosed is the error of a dial after the network was closed.
+var errNetworkClosed = errors.New("the run's network is closed: the cluster was torn down")
 
 // createNetwork makes the run's namespaces and links. On error it removes
 // what it made.
@@ -151,8 +160,23 @@ func (n *network) names() []string {
 }
 
 // dial connects from the run's namespace, the harness's side of the bridge.
+// It works on its own copy of the namespace handle, so close never pulls
+// the handle from under a dial (nor lets a reused descriptor number stand
+// in for it).
 func (n *network) dial(ctx context.Context, network, address string) (net.Conn, error) {
-	return dialIn(ctx, n.runNS, network, address)
+	n.mu.RLock()
+	if n.closed || !n.runNS.IsOpen() {
+		n.mu.RUnlock()
+		return nil, errNetworkClosed
+	}
+	fd, err := unix.FcntlInt(uintptr(n.runNS), unix.F_DUPFD_CLOEXEC, 0)
+	n.mu.RUnlock()
+	if err != nil {
+		return nil, fmt.Errorf("copy the run's namespace handle: %w", err)
+	}
+	ns := netns.NsHandle(fd)
+	defer ns.Close()
+	return dialIn(ctx, ns, network, address)
 }
 
 func dialIn(ctx context.Context, ns netns.NsHandle, network, address string) (net.Conn, error) {
@@ -168,6 +192,9 @@ func dialIn(ctx context.Context, ns netns.NsHandle, network, address string) (ne
 
 // close releases the namespace handles; the namespaces stay until deleted.
 func (n *network) close() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.closed = true
 	if n.runNS.IsOpen() {
 		n.runNS.Close()
 	}
