@@ -46,8 +46,18 @@ func CreateRun(store, test string, start time.Time) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return "", fmt.Errorf("make the store %s: %w (choose another with --store)", store, err)
 	}
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return "", fmt.Errorf("make the run's folder: %w", err)
+	// Two runs of one test starting in the same millisecond get
+	// <stamp> and <stamp>-2.
+	for i := 2; ; i++ {
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, os.ErrExist) || i > 100 {
+			return "", fmt.Errorf("make the run's folder: %w", err)
+		}
+		stamp = fmt.Sprintf("%s-%d", start.UTC().Format(timeLayout), i)
+		dir = filepath.Join(store, test, stamp)
 	}
 	if err := relink(filepath.Join(store, "latest"), filepath.Join(test, stamp)); err != nil {
 		return "", err
@@ -58,10 +68,11 @@ func CreateRun(store, test string, start time.Time) (string, error) {
 	return dir, nil
 }
 
-// relink points the symlink at link to target, replacing it atomically.
+// relink points the symlink at link to target, replacing it atomically. The
+// temporary link's name is the process's own, so concurrent runs sharing a
+// store do not trip over each other's.
 func relink(link, target string) error {
-	tmp := link + ".tmp"
-	_ = os.Remove(tmp)
+	tmp := fmt.Sprintf("%s.tmp-%d-%d", link, os.Getpid(), time.Now().UnixNano())
 	if err := os.Symlink(target, tmp); err != nil {
 		return fmt.Errorf("link %s: %w", link, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -53,5 +54,41 @@ func TestCreateRunWithARelativeStore(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestCreateRunSameMillisecond: runs of one test starting at the same
+// instant get folders of their own, concurrently, and latest points at one.
+func TestCreateRunSameMillisecond(t *testing.T) {
+	store := t.TempDir()
+	start := time.Date(2026, 11, 25, 5, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	dirs := make([]string, 8)
+	errs := make([]error, 8)
+	for i := range dirs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dirs[i], errs[i] = CreateRun(store, "zk-register", start)
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i, d := range dirs {
+		if errs[i] != nil {
+			t.Fatalf("run %d: %v", i, errs[i])
+		}
+		if seen[d] {
+			t.Errorf("two runs share %s", d)
+		}
+		seen[d] = true
+	}
+	latest, err := filepath.EvalSymlinks(filepath.Join(store, "latest"))
+	if err != nil || !seen[latest] {
+		t.Errorf("latest points at %q (%v), not at one of the runs", latest, err)
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(store, "*.tmp*"))
+	if len(leftovers) > 0 {
+		t.Errorf("temporary links left: %v", leftovers)
 	}
 }
