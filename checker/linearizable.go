@@ -144,6 +144,11 @@ func (l Linearizable) Check(ctx context.Context, ops []history.Op, opts Options)
 		}
 	}
 	res.Valid = Merge(verdicts...)
+	if res.Counts.OK == 0 && res.Valid == Valid {
+		// As Jepsen: a history where nothing succeeded tested nothing.
+		res.Valid = Unknown
+		res.Notes = append(res.Notes, "no client op completed ok, so nothing was tested; check that the clients could reach the servers")
+	}
 	res.Details["invalid_keys"] = invalid
 	res.Details["unknown_keys"] = unknown
 	res.Details["key_duration_ms"] = keyMS
