@@ -2,6 +2,7 @@ package zkregister
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -14,6 +15,7 @@ import (
 // seed; which process gets which op follows the processes' timing.
 type generator struct {
 	mu        sync.Mutex
+	made      *sync.Cond // signalled when a slot's fresh key is made (or not)
 	rng       *rand.Rand
 	reads     bool
 	opsPerKey int
@@ -21,16 +23,19 @@ type generator struct {
 	nextKey   int
 	nextValue int64
 	versions  map[string]int32 // the highest version seen per key
+	keysMade  []string         // every key whose znode exists, in order
 }
 
-// slot is a key in use and how many ops it has been given.
+// slot is a key in use and how many ops it has been given; making says a
+// process is creating the slot's next key.
 type slot struct {
-	key string
-	ops int
+	key    string
+	ops    int
+	making bool
 }
 
 func newGenerator(seed uint64, o Options) *generator {
-	return &generator{
+	g := &generator{
 		rng:       rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		reads:     o.Reads != ReadNone,
 		opsPerKey: o.OpsPerKey,
@@ -38,6 +43,8 @@ func newGenerator(seed uint64, o Options) *generator {
 		nextValue: 1,
 		versions:  map[string]int32{},
 	}
+	g.made = sync.NewCond(&g.mu)
+	return g
 }
 
 // freshKey names the next key.
@@ -48,20 +55,36 @@ func (g *generator) freshKey() string {
 }
 
 // next picks the next op. When the chosen slot's key is spent, it asks
-// ensure to make a fresh key and fails if that fails; ensure is called with
-// the generator locked, so no op on a key is handed out before the key exists.
+// ensure to make a fresh key, and fails if that fails. ensure runs without
+// the lock, so a slow create (ZooKeeper without quorum) stalls only its own
+// process: the others use the other slots meanwhile, or wait if every slot
+// is being remade. No op on a key is handed out before the key exists.
 func (g *generator) next(ensure func(key string) error) (history.Op, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	i := g.rng.IntN(len(g.slots))
+	for g.slots[i].making {
+		j := g.readySlot(i)
+		if j >= 0 {
+			i = j
+			break
+		}
+		g.made.Wait()
+	}
 	s := &g.slots[i]
 	if s.key == "" || s.ops >= g.opsPerKey {
 		key := g.freshKey()
-		if err := ensure(key); err != nil {
-			g.nextKey-- // the name is free again
+		s.making = true
+		g.mu.Unlock()
+		err := ensure(key)
+		g.mu.Lock()
+		s.making = false
+		g.made.Broadcast()
+		if err != nil {
 			return history.Op{}, err
 		}
 		*s = slot{key: key}
+		g.keysMade = append(g.keysMade, key)
 	}
 	s.ops++
 	op := history.Op{Type: history.Invoke, Key: s.key}
@@ -101,13 +124,20 @@ func (g *generator) observe(version int32, key string) {
 	}
 }
 
-// keys lists every key handed out so far.
+// readySlot returns a slot after i (cyclically) whose key is not being
+// remade, or -1 if every slot is.
+func (g *generator) readySlot(i int) int {
+	for k := 1; k <= len(g.slots); k++ {
+		if j := (i + k) % len(g.slots); !g.slots[j].making {
+			return j
+		}
+	}
+	return -1
+}
+
+// keys lists every key made so far.
 func (g *generator) keys() []string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	keys := make([]string, g.nextKey)
-	for i := range keys {
-		keys[i] = "r" + strconv.Itoa(i)
-	}
-	return keys
+	return slices.Clone(g.keysMade)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/faultline/faultline/history"
 )
@@ -88,9 +89,53 @@ func TestGeneratorWaitsForKeyCreation(t *testing.T) {
 		t.Fatal("an op was handed out on a key that was not made")
 	}
 	op, err := g.next(func(string) error { return nil })
-	if err != nil || op.Key != "r0" {
-		t.Fatalf("after a failed make the key name is reused: got %q, %v", op.Key, err)
+	if err != nil || op.Key == "" {
+		t.Fatalf("after a failed make: got %q, %v", op.Key, err)
 	}
+	if keys := g.keys(); len(keys) != 1 || keys[0] != op.Key {
+		t.Errorf("keys() = %v, want only the key made, %s", keys, op.Key)
+	}
+}
+
+// TestGeneratorMakesKeysWithoutBlockingOthers: while one process is stuck
+// making a fresh key (ZooKeeper without quorum), the others go on with the
+// other keys; with every key being made, they wait for it.
+func TestGeneratorMakesKeysWithoutBlockingOthers(t *testing.T) {
+	g := newGenerator(1, Options{Keys: 2, OpsPerKey: 1000}.Defaults())
+	free := func(string) error { return nil }
+	// Make both keys first.
+	for len(g.keys()) < 2 {
+		if _, err := g.next(free); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range g.slots {
+		g.slots[i].ops = g.opsPerKey // both spent
+	}
+	stuck := make(chan struct{})
+	entered := make(chan string, 1)
+	go func() {
+		_, _ = g.next(func(key string) error {
+			entered <- key
+			<-stuck
+			return nil
+		})
+	}()
+	<-entered
+	done := make(chan history.Op, 1)
+	go func() {
+		op, _ := g.next(free) // the other slot: makes its own fresh key
+		done <- op
+	}()
+	select {
+	case op := <-done:
+		if op.Key == "" {
+			t.Error("no op while another key was being made")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a process waited on another's key creation although a slot was free")
+	}
+	close(stuck)
 }
 
 func TestCasAimsAtSeenVersions(t *testing.T) {

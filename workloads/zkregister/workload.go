@@ -56,9 +56,11 @@ func (w *Workload) Setup(ctx context.Context) error {
 		return err
 	}
 	w.admin = conn
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	for _, p := range []string{"/faultline", root} {
 		if err := w.create(ctx, p, nil); err != nil {
-			return fmt.Errorf("zk-register setup: %w", err)
+			return fmt.Errorf("zk-register setup (ZooKeeper did not take a create within a minute): %w", err)
 		}
 	}
 	return nil
