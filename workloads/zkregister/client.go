@@ -92,6 +92,10 @@ func completeWithError(done history.Op, err error) history.Op {
 		return fail(done, "bad-version")
 	case errors.Is(err, zk.ErrNoNode):
 		return fail(done, "no-node")
+	case errors.Is(err, zk.ErrNoServer):
+		// go-zookeeper gives it only to requests still waiting to be
+		// sent when no server could be reached: never sent.
+		return fail(done, "no-server")
 	case errors.Is(err, context.DeadlineExceeded):
 		done.Type, done.Value, done.Error = history.Info, nil, "timeout"
 	default:

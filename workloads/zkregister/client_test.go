@@ -21,6 +21,7 @@ func TestCompleteWithError(t *testing.T) {
 		{fmt.Errorf("wrapped: %w", zk.ErrNoNode), history.Fail, "no-node"},
 		{context.DeadlineExceeded, history.Info, "timeout"},
 		{zk.ErrConnectionClosed, history.Info, zk.ErrConnectionClosed.Error()},
+		{zk.ErrNoServer, history.Fail, "no-server"},
 		{zk.ErrSessionExpired, history.Info, zk.ErrSessionExpired.Error()},
 		{errors.New("anything else"), history.Info, "anything else"},
 	}
