@@ -74,6 +74,9 @@ func TestCheckCommandBadInput(t *testing.T) {
 		{"malformed line", func(t *testing.T) string {
 			return writeHistory(t, historyHead+"{\"index\":3,\"time\":-5,\"process\":1,\"type\":\"ok\",\"f\":\"read\"}\n")
 		}, "line 4"},
+		{"completion without an invocation", func(t *testing.T) string {
+			return writeHistory(t, historyHead+"{\"index\":3,\"time\":40,\"process\":2,\"type\":\"ok\",\"f\":\"read\",\"key\":\"r0\",\"value\":{\"value\":1,\"version\":1}}\n")
+		}, "malformed history"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,6 +88,39 @@ func TestCheckCommandBadInput(t *testing.T) {
 			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
 			if len(lines) != 1 || !strings.Contains(lines[0], tc.says) {
 				t.Errorf("stderr %q, want one line saying %q", stderr.String(), tc.says)
+			}
+		})
+	}
+}
+
+// TestCheckKafkaQueue checks kafka-queue histories offline: a clean one is
+// valid, one with a lost write invalid, a malformed one exits 3.
+func TestCheckKafkaQueue(t *testing.T) {
+	const sends = `{"index":0,"time":10,"process":0,"type":"invoke","f":"send","key":"0","value":{"value":"0-1"}}
+{"index":1,"time":20,"process":0,"type":"ok","f":"send","key":"0","value":{"value":"0-1","offset":0}}
+{"index":2,"time":30,"process":0,"type":"invoke","f":"send","key":"0","value":{"value":"0-2"}}
+{"index":3,"time":40,"process":0,"type":"ok","f":"send","key":"0","value":{"value":"0-2","offset":1}}
+{"index":4,"time":50,"process":5,"type":"invoke","f":"poll","value":{"mode":"final","partitions":[0]}}
+`
+	cases := []struct {
+		name, final string
+		code        int
+		says        string
+	}{
+		{"valid", `{"index":5,"time":60,"process":5,"type":"ok","f":"poll","value":{"mode":"final","records":{"0":[[0,"0-1"],[1,"0-2"]]},"end_offset":2}}`, 0, "verdict: VALID"},
+		{"lost write", `{"index":5,"time":60,"process":5,"type":"ok","f":"poll","value":{"mode":"final","records":{"0":[[1,"0-2"]]},"end_offset":2}}`, exitInvalid, "lost-write"},
+		{"malformed", `{"index":5,"time":60,"process":5,"type":"ok","f":"poll","value":{"mode":"final","records":{"0":[[1,2]]}}}`, exitHarness, "op index 5"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeHistory(t, sends+tc.final+"\n")
+			var stdout, stderr bytes.Buffer
+			code := run([]string{"check", "--workload", "kafka-queue", path}, strings.NewReader(""), &stdout, &stderr)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; stdout %s; stderr %s", code, tc.code, stdout.String(), stderr.String())
+			}
+			if !strings.Contains(stdout.String()+stderr.String(), tc.says) {
+				t.Errorf("output does not say %q: %s%s", tc.says, stdout.String(), stderr.String())
 			}
 		})
 	}

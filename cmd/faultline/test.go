@@ -154,6 +154,23 @@ func parseRoles(s string) ([]cluster.Role, error) {
 }
 
 // verdictExit turns a verdict into the command's exit code.
+// malformed returns the error of the first checker that could not read the
+// history, when no checker reached a verdict: the input is bad, exit 3.
+func malformed(res checker.Result) string {
+	if res.Valid != checker.Unknown {
+		return ""
+	}
+	if res.Error != "" {
+		return res.Error
+	}
+	for _, r := range res.Results {
+		if msg := malformed(r); msg != "" {
+			return msg
+		}
+	}
+	return ""
+}
+
 func verdictExit(v checker.Validity) error {
 	switch v {
 	case checker.Valid:
@@ -234,6 +251,9 @@ The workload comes from the run's test.json, else from --workload.`,
 			res, err := runner.Check(ctx, path, workload, details, opts)
 			if err != nil {
 				return fmt.Errorf("check %s: %w", path, err)
+			}
+			if msg := malformed(res); msg != "" {
+				return fmt.Errorf("check %s: %s (the history format is in docs/history.md)", path, msg)
 			}
 			if opts.OutDir != "" {
 				if err := results.WriteJSON(filepath.Join(opts.OutDir, results.ResultsFile), res); err != nil {
