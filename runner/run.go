@@ -180,10 +180,18 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 
 	finalCtx, cancelFinal := context.WithTimeout(ctx, 6*time.Minute)
 	defer cancelFinal()
-	if err := c.WaitHealthy(finalCtx); err != nil {
-		return out, fmt.Errorf("cluster not healthy after healing, for the final reads: %w", err)
+	// A cluster that does not come back, or final reads that fail, still
+	// leave a history worth checking: check it, say why in the notes, and
+	// never call it valid.
+	var incomplete []string
+	healthyCtx, cancelHealthy := context.WithTimeout(finalCtx, 2*time.Minute)
+	herr := c.WaitHealthy(healthyCtx)
+	cancelHealthy()
+	if herr != nil {
+		log.Error("the cluster is not healthy after healing; trying the final reads anyway", "err", herr)
+		incomplete = append(incomplete, fmt.Sprintf("the cluster was not healthy within 2m of healing (%v); see faultline.log and the nodes' logs", herr))
 	}
-	if len(steps) > 0 {
+	if ctx.Err() == nil && len(steps) > 0 {
 		log.Info("quiet period before the final reads", "for", spec.QuietPeriod)
 		select {
 		case <-finalCtx.Done():
@@ -191,7 +199,11 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 		}
 	}
 	if err := w.FinalReads(finalCtx, in); err != nil {
-		return out, fmt.Errorf("final reads: %w", err)
+		log.Error("final reads failed", "err", err)
+		incomplete = append(incomplete, fmt.Sprintf("the final reads did not finish: %v", err))
+	}
+	if err := ctx.Err(); err != nil {
+		return out, fmt.Errorf("interrupted during the final reads; the history so far is in %s: check it with `faultline check %s`", dir, dir)
 	}
 	details := w.Details()
 	if len(faults) > 0 {
@@ -210,6 +222,13 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 	res, err := Check(ctx, filepath.Join(dir, results.HistoryFile), spec.Workload, details, checker.Options{OutDir: dir, Timeout: spec.CheckTimeout})
 	if err != nil {
 		return out, err
+	}
+	if len(incomplete) > 0 {
+		res.Notes = append(res.Notes, incomplete...)
+		if res.Valid == checker.Valid {
+			res.Valid = checker.Unknown
+			res.Notes = append(res.Notes, "valid as far as recorded, but unknown: the end of the test did not go as planned")
+		}
 	}
 	out.Result = res
 	if err := results.WriteJSON(filepath.Join(dir, results.ResultsFile), res); err != nil {
