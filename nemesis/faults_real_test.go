@@ -2,7 +2,6 @@ package nemesis
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -143,17 +142,13 @@ func TestFaultsOnARealCluster(t *testing.T) {
 		before := rtt()
 		p := Packet{Behaviours: PacketDelay, Delay: 100 * time.Millisecond, Jitter: time.Millisecond}.Defaults()
 		n := NodeNet{Name: kafka1.Name(), Addr: kafka1.Addr(), NetNSPath: kafka1.NetNSPath()}
-		if err := ApplyPacket(ctx, n, p); errors.Is(err, ErrNetemUnavailable) {
-			t.Skipf("not verified on this machine: %v", err)
-		} else if err != nil {
-			t.Fatal(err)
-		}
+		via, heal := shapePackets(ctx, t, n, p)
 		during := rtt()
-		if err := HealPacket(ctx, n); err != nil {
+		if err := heal(ctx); err != nil {
 			t.Fatal(err)
 		}
 		after := rtt()
-		t.Logf("connect round trip to kafka1: %s before, %s with 100ms delay, %s after", before, during, after)
+		t.Logf("connect round trip to kafka1: %s before, %s with 100ms delay by %s, %s after", before, during, via, after)
 		if during-before < 99*time.Millisecond {
 			t.Errorf("the delay raised the round trip by %s, want ≥ 100ms", during-before)
 		}

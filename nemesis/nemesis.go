@@ -2,9 +2,11 @@ package nemesis
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"maps"
 	"slices"
@@ -32,13 +34,17 @@ type Nemesis struct {
 	steps  []Step
 	packet Packet
 	topic  string // the workload's Kafka topic, for kafka-leader
+	seed   uint64 // seeds the packet queues' random choices
 
 	mu      sync.Mutex
-	paused  map[string]bool // nodes this nemesis paused and has not resumed
-	killed  map[string]bool // nodes this nemesis killed and has not restarted
-	netem   map[string]bool // nodes with a netem qdisc
-	cut     bool            // a partition is in place
-	open    *Step           // the step whose fault is in place
+	paused  map[string]bool         // nodes this nemesis paused and has not resumed
+	killed  map[string]bool         // nodes this nemesis killed and has not restarted
+	netem   map[string]bool         // nodes with a netem qdisc
+	queues  map[string]*PacketQueue // nodes with a packet queue (no netem)
+	noNetem bool                    // the kernel has no netem: use packet queues
+	packets uint64                  // packet faults started, for their seeds
+	cut     bool                    // a partition is in place
+	open    *Step                   // the step whose fault is in place
 	windows []Window
 	began   time.Time
 }
@@ -52,15 +58,21 @@ type Window struct {
 	Error string  `json:"error,omitempty"`
 }
 
-// New makes a nemesis for a schedule; packet is the netem behaviour of
-// packet faults.
+// New makes a nemesis for a schedule; packet is the behaviour of packet
+// faults, applied with netem, or with a PacketQueue on kernels without it.
 func New(c cluster.Cluster, rec Recorder, steps []Step, packet Packet, log *slog.Logger) *Nemesis {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Nemesis{c: c, rec: rec, log: log, steps: steps, packet: packet,
-		paused: map[string]bool{}, killed: map[string]bool{}, netem: map[string]bool{}}
+		paused: map[string]bool{}, killed: map[string]bool{}, netem: map[string]bool{},
+		queues: map[string]*PacketQueue{}}
 }
+
+// SetSeed sets the seed of the random choices packet queues make per
+// packet (netem draws its own); each packet fault on each node gets a seed
+// derived from it. Without it the seed is 0.
+func (n *Nemesis) SetSeed(seed uint64) { n.seed = seed }
 
 // SetKafkaTopic names the test's Kafka topic, whose partition leaders the
 // kafka-leader shape and target hit.
@@ -372,11 +384,16 @@ func (n *Nemesis) resumePaused(ctx context.Context) (any, error) {
 	return map[string]any{"resumed": resumed, "signal": "SIGCONT"}, errors.Join(errs...)
 }
 
-// applyPacket puts netem on the targets' links.
+// applyPacket shapes the targets' packets with netem, or with a packet
+// queue where the kernel has no netem; the completion says which, via.
 func (n *Nemesis) applyPacket(ctx context.Context, targets []string) (any, error) {
 	nets := n.nets()
+	n.mu.Lock()
+	n.packets++
+	n.mu.Unlock()
 	var errs []error
 	var hit []string
+	via := map[string]bool{}
 	for _, name := range targets {
 		i := slices.IndexFunc(nets, func(nn NodeNet) bool { return nn.Name == name })
 		if i < 0 {
@@ -384,18 +401,59 @@ func (n *Nemesis) applyPacket(ctx context.Context, targets []string) (any, error
 			continue
 		}
 		n.mu.Lock()
-		err := ApplyPacket(ctx, nets[i], n.packet)
-		if err == nil {
-			n.netem[name] = true
-		}
+		how, err := n.shapePackets(ctx, nets[i])
 		n.mu.Unlock()
 		if err != nil {
-			errs = append(errs, fmt.Errorf("netem on %s: %w", name, err))
+			errs = append(errs, fmt.Errorf("packet fault on %s: %w", name, err))
 			continue
 		}
 		hit = append(hit, name)
+		via[how] = true
 	}
-	return map[string]any{"nodes": hit, "netem": n.packet.Describe()}, errors.Join(errs...)
+	did := map[string]any{"nodes": hit, "netem": n.packet.Describe()}
+	if len(via) > 0 {
+		did["via"] = strings.Join(slices.Sorted(maps.Keys(via)), ",")
+	}
+	return did, errors.Join(errs...)
+}
+
+// shapePackets applies the packet fault to one node, replacing the one
+// before, and says how: "netem", or "nfqueue" where the kernel has no netem.
+// n.mu must be held.
+func (n *Nemesis) shapePackets(ctx context.Context, nn NodeNet) (string, error) {
+	if q := n.queues[nn.Name]; q != nil {
+		if err := q.Stop(ctx); err != nil {
+			return "", fmt.Errorf("stop the packet queue before: %w", err)
+		}
+		delete(n.queues, nn.Name)
+	}
+	if !n.noNetem {
+		err := ApplyPacket(ctx, nn, n.packet)
+		if err == nil {
+			n.netem[nn.Name] = true
+			return "netem", nil
+		}
+		if !errors.Is(err, ErrNetemUnavailable) {
+			return "", err
+		}
+		n.noNetem = true // the kernel's, so every node's
+		n.log.Info("the kernel has no netem: packet faults use an NFQUEUE packet queue", "err", err)
+	}
+	q, err := StartPacketQueue(ctx, nn, n.packet, n.packetSeed(nn.Name))
+	if err != nil {
+		return "", err
+	}
+	n.queues[nn.Name] = q
+	return "nfqueue", nil
+}
+
+// packetSeed derives the seed of a node's packet queue from the nemesis's
+// seed, the node and the number of packet faults so far. n.mu must be held.
+func (n *Nemesis) packetSeed(node string) uint64 {
+	h := fnv.New64a()
+	_ = binary.Write(h, binary.BigEndian, [2]uint64{n.seed, n.packets})
+	h.Write([]byte(node))
+	return h.Sum64()
 }
 
 func (n *Nemesis) healPartition(ctx context.Context) error {
@@ -405,6 +463,8 @@ func (n *Nemesis) healPartition(ctx context.Context) error {
 	return HealPartitions(ctx, n.nets())
 }
 
+// healPacket clears the netem and stops the packet queues this nemesis
+// applied.
 func (n *Nemesis) healPacket(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -419,12 +479,20 @@ func (n *Nemesis) healPacket(ctx context.Context) error {
 		}
 		delete(n.netem, nn.Name)
 	}
+	for _, name := range slices.Sorted(maps.Keys(n.queues)) {
+		if err := n.queues[name].Stop(ctx); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		delete(n.queues, name)
+	}
 	return errors.Join(errs...)
 }
 
 // HealAll ends the fault in place, if any, then heals everything whatever
 // the nemesis believes: partitions removed on every node, netem cleared,
-// paused nodes resumed, killed nodes restarted. Each is recorded.
+// packet queues stopped, paused nodes resumed, killed nodes restarted.
+// Each is recorded.
 func (n *Nemesis) HealAll(ctx context.Context) error {
 	n.mu.Lock()
 	open, began := n.open, n.began
@@ -435,15 +503,17 @@ func (n *Nemesis) HealAll(ctx context.Context) error {
 	}
 	_, err := n.record("heal", nil, func() (any, error) {
 		var errs []error
-		if err := HealPartitions(ctx, n.nets()); err != nil {
-			errs = append(errs, err)
-		}
 		n.mu.Lock()
 		for _, nn := range n.nets() {
 			n.netem[nn.Name] = true // clear every node's, not only those we know of
 		}
 		n.mu.Unlock()
+		// Packets first: removing the partition's hooks would make the
+		// kernel drop the packets a packet queue holds.
 		if err := n.healPacket(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		if err := HealPartitions(ctx, n.nets()); err != nil {
 			errs = append(errs, err)
 		}
 		resumed, err := n.resumePaused(ctx)
@@ -454,7 +524,7 @@ func (n *Nemesis) HealAll(ctx context.Context) error {
 		if err != nil {
 			errs = append(errs, err)
 		}
-		return map[string]any{"partitions": "removed", "netem": "cleared", "resume": resumed, "restart": restarted}, errors.Join(errs...)
+		return map[string]any{"partitions": "removed", "netem": "cleared", "nfqueue": "stopped", "resume": resumed, "restart": restarted}, errors.Join(errs...)
 	})
 	return err
 }

@@ -14,7 +14,8 @@ import (
 )
 
 // Packet is a packet fault: netem on the root of a node's eth0, so it
-// shapes every packet the node sends, to peers and to clients alike. Only
+// shapes every packet the node sends, to peers and to clients alike; on
+// kernels without netem, a PacketQueue does the same in userspace. Only
 // the behaviours in Behaviours apply; the other fields are their settings.
 type Packet struct {
 	Behaviours PacketBehaviours `json:"behaviours"`
@@ -38,8 +39,9 @@ const maxPacketDelay = time.Minute
 // so healing deletes only its own.
 const netemMajor = 0xfa17
 
-// ErrNetemUnavailable says the kernel has no netem queueing discipline.
-var ErrNetemUnavailable = errors.New("the kernel has no netem queueing discipline (CONFIG_NET_SCH_NETEM): load it with `modprobe sch_netem`, or leave packet faults out")
+// ErrNetemUnavailable says the kernel has no netem queueing discipline. A
+// Nemesis then falls back to StartPacketQueue.
+var ErrNetemUnavailable = errors.New("the kernel has no netem queueing discipline (CONFIG_NET_SCH_NETEM): the nemesis shapes packets with its NFQUEUE packet queue in userspace instead; for netem itself, load it with `modprobe sch_netem`")
 
 // Defaults fills unset fields with Jepsen's values: delay 50ms ± 10ms and
 // 20% for loss, duplicate, reorder and corrupt; with no behaviour chosen,

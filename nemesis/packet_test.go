@@ -18,33 +18,29 @@ func TestPacketDelayOnTheWire(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	b := tn.node("b")
-	t.Cleanup(func() { _ = HealPacket(context.Background(), b) })
 
 	before := connectTime(t, tn, "a", "b")
 	p := Packet{Behaviours: PacketDelay, Delay: 100 * time.Millisecond}
-	if err := ApplyPacket(ctx, b, p); err != nil {
-		if errors.Is(err, ErrNetemUnavailable) {
-			t.Skipf("cannot test netem here: %v", err)
-		}
-		t.Fatal(err)
-	}
-	if q := ourNetem(t, b); q == nil {
-		t.Fatal("no faultline netem on b's eth0 after ApplyPacket")
+	via, heal := shapePackets(ctx, t, b, p)
+	if !packetFaultOn(t, b, via) {
+		t.Fatalf("no faultline %s on b after applying the packet fault", via)
 	}
 	during := connectTime(t, tn, "a", "b")
 	if during-before < 100*time.Millisecond {
-		t.Errorf("connect took %s before and %s with a 100ms delay: want at least 100ms more", before, during)
+		t.Errorf("connect took %s before and %s with a 100ms delay (%s): want at least 100ms more", before, during, via)
 	}
-	if err := HealPacket(ctx, b); err != nil {
+	if err := heal(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if q := ourNetem(t, b); q != nil {
-		t.Errorf("netem still on b's eth0 after healing: %v", q)
+	if packetFaultOn(t, b, via) {
+		t.Errorf("%s still on b after healing", via)
 	}
-	if after := connectTime(t, tn, "a", "b"); after > before+50*time.Millisecond {
+	after := connectTime(t, tn, "a", "b")
+	if after > before+50*time.Millisecond {
 		t.Errorf("connect took %s after healing, %s before", after, before)
 	}
-	if err := HealPacket(ctx, b); err != nil {
+	t.Logf("a→b connect (median of 5), 100ms delay on b by %s: %s before, %s during, %s after", via, before, during, after)
+	if err := heal(ctx); err != nil {
 		t.Errorf("healing twice: %v", err)
 	}
 }
@@ -54,25 +50,23 @@ func TestApplyPacketAllBehaviours(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	a := tn.node("a")
-	t.Cleanup(func() { _ = HealPacket(context.Background(), a) })
-	if err := ApplyPacket(ctx, a, Packet{Behaviours: AllPacketBehaviours}.Defaults()); err != nil {
-		if errors.Is(err, ErrNetemUnavailable) {
-			t.Skipf("cannot test netem here: %v", err)
+	via, heal := shapePackets(ctx, t, a, Packet{Behaviours: AllPacketBehaviours}.Defaults())
+	if via == "netem" {
+		q := ourNetem(t, a)
+		if q == nil {
+			t.Fatal("no faultline netem on eth0")
 		}
+		if q.Latency == 0 || q.Jitter == 0 || q.Loss == 0 || q.Duplicate == 0 || q.ReorderProb == 0 || q.CorruptProb == 0 {
+			t.Errorf("netem lacks a behaviour: %+v", q)
+		}
+	} else if !packetFaultOn(t, a, via) {
+		t.Fatal("no packet queue chain in a's faultline table")
+	}
+	if err := heal(ctx); err != nil {
 		t.Fatal(err)
 	}
-	q := ourNetem(t, a)
-	if q == nil {
-		t.Fatal("no faultline netem on eth0")
-	}
-	if q.Latency == 0 || q.Jitter == 0 || q.Loss == 0 || q.Duplicate == 0 || q.ReorderProb == 0 || q.CorruptProb == 0 {
-		t.Errorf("netem lacks a behaviour: %+v", q)
-	}
-	if err := HealPacket(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-	if q := ourNetem(t, a); q != nil {
-		t.Errorf("netem still there after healing: %v", q)
+	if packetFaultOn(t, a, via) {
+		t.Errorf("%s still there after healing", via)
 	}
 }
 
@@ -179,6 +173,37 @@ func connectTime(t *testing.T, tn *testNet, from, to string) time.Duration {
 	}
 	slices.Sort(times)
 	return times[len(times)/2]
+}
+
+// shapePackets applies p to node with netem, or, where the kernel has no
+// netem, with a packet queue, as a Nemesis does. It says which, and returns
+// the heal; the test's end heals too.
+func shapePackets(ctx context.Context, t *testing.T, node NodeNet, p Packet) (via string, heal func(context.Context) error) {
+	t.Helper()
+	err := ApplyPacket(ctx, node, p)
+	if err == nil {
+		t.Cleanup(func() { _ = HealPacket(context.Background(), node) })
+		return "netem", func(ctx context.Context) error { return HealPacket(ctx, node) }
+	}
+	if !errors.Is(err, ErrNetemUnavailable) {
+		t.Fatal(err)
+	}
+	q, err := StartPacketQueue(ctx, node, p, 1)
+	if err != nil {
+		t.Fatalf("netem is unavailable, and so is the fallback: %v", err)
+	}
+	t.Cleanup(func() { _ = q.Stop(context.Background()) })
+	return "nfqueue", q.Stop
+}
+
+// packetFaultOn says whether node has faultline's netem, or packet queue
+// chain, as via says.
+func packetFaultOn(t *testing.T, node NodeNet, via string) bool {
+	t.Helper()
+	if via == "netem" {
+		return ourNetem(t, node) != nil
+	}
+	return packetChainRules(t, node.NetNSPath) >= 0
 }
 
 // ourNetem returns the faultline netem on node's eth0, or nil.

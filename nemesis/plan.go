@@ -70,7 +70,8 @@ type Options struct {
 	Target string `json:"target,omitempty"`
 	// Roles restrict kill and pause targets to these roles (default both).
 	Roles []cluster.Role `json:"roles,omitempty"`
-	// Packet is the netem behaviour for packet faults.
+	// Packet is the behaviour of packet faults (netem, or a PacketQueue on
+	// kernels without netem).
 	Packet Packet `json:"packet"`
 }
 

@@ -136,6 +136,7 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 		log.Warn("could not record the nemesis schedule", "err", err)
 	}
 	nem := nemesis.New(c, hist, steps, spec.Nemesis.Packet, log)
+	nem.SetSeed(spec.Seed)
 	if t, ok := w.(interface{ Topic() string }); ok {
 		nem.SetKafkaTopic(t.Topic())
 	}
