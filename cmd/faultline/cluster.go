@@ -98,7 +98,17 @@ Ctrl-C or SIGTERM tears everything down. While it runs, use
 			}
 			fmt.Fprintf(out, "cluster %s ready in %.1fs; Ctrl-C tears it down\n", c.ID(), ready.Seconds())
 			<-ctx.Done()
+			// Teardown must finish: a second Ctrl-C only says so, it
+			// does not kill the harness halfway.
+			again := make(chan os.Signal, 1)
+			signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+			defer signal.Stop(again)
 			stop()
+			go func() {
+				for range again {
+					fmt.Fprintf(cmd.ErrOrStderr(), "faultline: still tearing down %s; it takes a few seconds\n", c.ID())
+				}
+			}()
 			began = time.Now()
 			closeCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()

@@ -143,3 +143,70 @@ func processAlive(pid int) bool {
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
+
+// TestSecondCtrlCDuringTeardown: a second Ctrl-C while `cluster up` tears
+// down does not kill it halfway; it finishes and leaves nothing behind.
+func TestSecondCtrlCDuringTeardown(t *testing.T) {
+	realtest.Require(t)
+	bin := buildFaultline(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	up := exec.CommandContext(ctx, bin, "cluster", "up", "--log-level", "warn")
+	stdout, err := up.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	up.Stderr = &stderr
+	if err := up.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = up.Process.Kill() })
+	var id string
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if _, err := fmt.Sscanf(sc.Text(), "cluster %s ready in", &id); err == nil {
+			break
+		}
+	}
+	if id == "" {
+		t.Fatalf("faultline cluster up never said it was ready: %s", stderr.String())
+	}
+	rest := make(chan string, 1)
+	go func() {
+		var b strings.Builder
+		for sc.Scan() {
+			b.WriteString(sc.Text() + "\n")
+		}
+		rest <- b.String()
+	}()
+	st, err := os.ReadFile(filepath.Join(cluster.StateDir, id+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state runState
+	if err := json.Unmarshal(st, &state); err != nil {
+		t.Fatal(err)
+	}
+	if err := up.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	_ = up.Process.Signal(syscall.SIGINT) // while tearing down
+	if err := up.Wait(); err != nil {
+		t.Fatalf("cluster up exited with %v after two Ctrl-Cs; stderr: %s", err, stderr.String())
+	}
+	if out := <-rest; !strings.Contains(out, "torn down") {
+		t.Errorf("no teardown line: %q", out)
+	}
+	for _, ns := range state.Namespaces {
+		if _, err := os.Stat(filepath.Join("/run/netns", ns)); !os.IsNotExist(err) {
+			t.Errorf("namespace %s left after two Ctrl-Cs", ns)
+		}
+	}
+	for _, n := range state.Nodes {
+		if processAlive(n.PID) {
+			t.Errorf("%s (pid %d) still runs", n.Name, n.PID)
+		}
+	}
+}
