@@ -76,6 +76,8 @@ import (
 //   - "max_read_offset": per partition, the highest offset a poll read;
 //   - "partitions_without_final_read": the partitions with no complete
 //     final read;
+//   - "files": the plots written, relative to Options.OutDir (unseen.png:
+//     the unseen series with the nemesis's fault windows shaded);
 //   - "duration_ms": how long the check took.
 type Queue struct{}
 
@@ -118,6 +120,15 @@ func (q Queue) Check(ctx context.Context, ops []history.Op, opts Options) (res R
 	res.Counts = c.counts
 	res.Anomalies = c.found.anomalies()
 	c.details(res.Details)
+	if opts.OutDir != "" {
+		files := []string{}
+		if name, err := writeUnseenPlot(opts.OutDir, res.Details["unseen_series"].([]UnseenPoint), ops); err != nil {
+			res.Notes = append(res.Notes, fmt.Sprintf("could not draw the unseen plot: %v", err))
+		} else {
+			files = append(files, name)
+		}
+		res.Details["files"] = files
+	}
 	unfinished := res.Details["partitions_without_final_read"].([]int32)
 	switch {
 	case c.found.total() > 0:

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image/png"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -512,5 +515,36 @@ func TestQueueInAll(t *testing.T) {
 	res := All(Queue{}).Check(context.Background(), b.ops, Options{})
 	if res.Valid != Valid || res.Results[0].Checker != "queue" {
 		t.Fatalf("All(Queue) = %v, %+v", res.Valid, res.Results)
+	}
+}
+
+// TestQueueUnseenPlot: with an output directory the checker draws the
+// unseen series, fault windows shaded, into unseen.png.
+func TestQueueUnseenPlot(t *testing.T) {
+	b := new(builder).send(0, 0, "0-1", 0).nemesis("start-partition", `{"isolate":["kafka1"]}`).
+		send(0, 0, "0-2", 1).nemesis("stop-partition", "").final(10, 0, `{"0":[[0,"0-1"],[1,"0-2"]]}`, 2)
+	dir := t.TempDir()
+	res := Queue{}.Check(context.Background(), b.ops, Options{OutDir: dir})
+	if res.Valid != Valid {
+		t.Fatalf("verdict %s: %+v", res.Valid, res)
+	}
+	if files, _ := res.Details["files"].([]string); len(files) != 1 || files[0] != unseenPlotFile {
+		t.Fatalf("files %v, want [%s]", res.Details["files"], unseenPlotFile)
+	}
+	f, err := os.Open(filepath.Join(dir, unseenPlotFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("unseen.png is not a PNG: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() < 500 || b.Dy() < 200 {
+		t.Errorf("unseen.png is %v", b)
+	}
+	// Without an output directory, nothing is written.
+	if res := (Queue{}).Check(context.Background(), b.ops, Options{}); res.Details["files"] != nil {
+		t.Errorf("files %v without an output directory", res.Details["files"])
 	}
 }
