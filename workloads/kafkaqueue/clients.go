@@ -66,9 +66,12 @@ func (l kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
 	l.log.Log(context.Background(), lvl, "kafka client: "+msg, keyvals...)
 }
 
-// producer sends one record per op, to the op's partition.
+// producer sends one record per op, to the op's partition. A process sends
+// one record at a time, so every produce request its client makes during
+// an op carries that op's record.
 type producer struct {
 	cl         *kgo.Client
+	tries      *produceAccounting
 	idempotent bool
 	timeout    time.Duration
 }
@@ -88,6 +91,7 @@ func (p *producer) Invoke(ctx context.Context, op history.Op) history.Op {
 		return done
 	}
 	rec := &kgo.Record{Partition: part, Value: []byte(v.Value)}
+	written0, answered0 := p.tries.snapshot()
 	type result struct {
 		r   *kgo.Record
 		err error
@@ -105,7 +109,9 @@ func (p *producer) Invoke(ctx context.Context, op history.Op) history.Op {
 	defer timer.Stop()
 	select {
 	case res := <-ch:
-		done.Type, done.Error = classifySend(res.err, p.idempotent)
+		written, answered := p.tries.snapshot()
+		allAnswered := written-written0 == answered-answered0
+		done.Type, done.Error = classifySend(res.err, p.idempotent, allAnswered)
 		if res.err == nil {
 			off := res.r.Offset
 			done.Value = mustJSON(sendValue{Value: v.Value, Offset: &off})

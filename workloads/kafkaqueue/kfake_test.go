@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -329,5 +330,57 @@ func TestKfakeRetryDuplicates(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no duplicate anomaly names %s: %+v", dup, res.Anomalies)
+	}
+}
+
+// TestKfakeLostAnswerThenRejection: the first try of a send is appended but
+// its answer never comes (the broker holds it past the client's timeout);
+// the retries are rejected with NOT_ENOUGH_REPLICAS until franz-go gives up.
+// franz-go reports a record timeout, as for a record never written, but the
+// first try may have been written (and here was), so the send must be info,
+// and the final reads must find it: recovered, not unexpected.
+func TestKfakeLostAnswerThenRejection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 10s")
+	}
+	w, kc := newKfakeWorkload(t, Options{OpTimeout: 10 * time.Second})
+	rec := &memRecorder{start: time.Now(), next: 100}
+	pr := &producerProc{t: t, w: w, rec: rec}
+	defer pr.close()
+	if done := pr.send(nil); done.Type != history.OK { // warm up: metadata, producer id
+		t.Fatalf("first send: %s", done)
+	}
+	var value string
+	done := pr.send(func(op history.Op) func() {
+		value, _ = sentValue(t, op)
+		var first atomic.Pointer[kmsg.ProduceRequest]
+		kc.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+			if !first.CompareAndSwap(nil, req.(*kmsg.ProduceRequest)) {
+				return nil, nil, false // a retry: the fault below answers it
+			}
+			// Past the client's read timeout (op timeout/2 + 2s), then
+			// kfake appends it and answers a connection nobody reads.
+			kc.SleepControl(func() { time.Sleep(7500 * time.Millisecond) })
+			kc.DropControl()
+			return nil, nil, false
+		})
+		h := kc.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: w.Topic(), Err: kerr.NotEnoughReplicas, Count: -1,
+			When: func(req kmsg.Request) bool { return first.Load() != req.(*kmsg.ProduceRequest) }})
+		return h.Remove
+	})
+	if done.Type != history.Info {
+		t.Fatalf("a send whose first try was appended unanswered ended %s, want info", done)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := w.FinalReads(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	res := checker.Queue{}.Check(context.Background(), rec.ops, checker.Options{})
+	if res.Valid != checker.Valid {
+		t.Fatalf("checker: %s, want valid: %+v", res.Valid, res.Anomalies)
+	}
+	if got := res.Details["recovered"]; got != 1 {
+		t.Errorf("recovered = %v, want 1 (%s read back)", got, value)
 	}
 }

@@ -180,11 +180,12 @@ func (w *Workload) Completed(history.Op) {}
 // Client opens a producer or a consumer for process p.
 func (w *Workload) Client(ctx context.Context, p history.Process) (workloads.Client, error) {
 	if !isConsumer(p) {
-		cl, err := kgo.NewClient(w.producerOpts()...)
+		tries := &produceAccounting{}
+		cl, err := kgo.NewClient(append(w.producerOpts(), kgo.WithHooks(tries))...)
 		if err != nil {
 			return nil, fmt.Errorf("kafka-queue: producer: %w", err)
 		}
-		return &producer{cl: cl, idempotent: w.opts.Idempotent(), timeout: w.opts.OpTimeout}, nil
+		return &producer{cl: cl, tries: tries, idempotent: w.opts.Idempotent(), timeout: w.opts.OpTimeout}, nil
 	}
 	opts := append(w.commonOpts(),
 		kgo.FetchMaxWait(500*time.Millisecond),

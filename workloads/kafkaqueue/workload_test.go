@@ -16,33 +16,38 @@ import (
 
 func TestClassifySend(t *testing.T) {
 	cases := []struct {
-		err        error
-		idempotent bool
-		want       history.Type
+		err         error
+		idempotent  bool
+		allAnswered bool
+		want        history.Type
 	}{
-		{nil, true, history.OK},
-		{nil, false, history.OK},
-		// franz-go fails an idempotent record only when it knows it was
-		// not written.
-		{fmt.Errorf("%w, last err: %w", kgo.ErrRecordTimeout, kerr.NotEnoughReplicas), true, history.Fail},
-		{kgo.ErrRecordRetries, true, history.Fail},
-		{kerr.NotEnoughReplicas, true, history.Fail},
-		{kerr.InvalidRequest, true, history.Fail},
-		{kerr.MessageTooLarge, true, history.Fail},
+		{nil, true, true, history.OK},
+		{nil, false, false, history.OK},
+		// franz-go gives up on an idempotent record only after errors
+		// before the append; with every try answered, nothing was written.
+		{fmt.Errorf("%w, last err: %w", kgo.ErrRecordTimeout, kerr.NotEnoughReplicas), true, true, history.Fail},
+		{kgo.ErrRecordRetries, true, true, history.Fail},
+		{kerr.NotEnoughReplicas, true, true, history.Fail},
+		// A try with no answer may have been appended before the rejected one.
+		{fmt.Errorf("%w, last err: %w", kgo.ErrRecordTimeout, kerr.NotEnoughReplicas), true, false, history.Info},
+		{kerr.NotEnoughReplicas, true, false, history.Info},
+		// The record's own content: rejected on every try.
+		{kerr.InvalidRequest, true, false, history.Fail},
+		{kerr.MessageTooLarge, false, false, history.Fail},
 		// Ambiguous: written or not.
-		{kerr.NotEnoughReplicasAfterAppend, true, history.Info},
-		{kerr.RequestTimedOut, true, history.Info},
-		{context.DeadlineExceeded, true, history.Info},
-		{kgo.ErrClientClosed, true, history.Info},
-		{errors.New("read tcp: connection reset by peer"), true, history.Info},
+		{kerr.NotEnoughReplicasAfterAppend, true, true, history.Info},
+		{kerr.RequestTimedOut, true, true, history.Info},
+		{context.DeadlineExceeded, true, true, history.Info},
+		{kgo.ErrClientClosed, true, true, history.Info},
+		{errors.New("read tcp: connection reset by peer"), true, true, history.Info},
 		// Without idempotence franz-go may give up on a sent record.
-		{kgo.ErrRecordTimeout, false, history.Info},
-		{kerr.NotEnoughReplicas, false, history.Info},
+		{kgo.ErrRecordTimeout, false, true, history.Info},
+		{kerr.NotEnoughReplicas, false, true, history.Info},
 	}
 	for _, c := range cases {
-		got, name := classifySend(c.err, c.idempotent)
+		got, name := classifySend(c.err, c.idempotent, c.allAnswered)
 		if got != c.want {
-			t.Errorf("classifySend(%v, idempotent=%v) = %s (%s), want %s", c.err, c.idempotent, got, name, c.want)
+			t.Errorf("classifySend(%v, idempotent=%v, allAnswered=%v) = %s (%s), want %s", c.err, c.idempotent, c.allAnswered, got, name, c.want)
 		}
 		if c.err != nil && name == "" {
 			t.Errorf("classifySend(%v) gave no error name", c.err)
