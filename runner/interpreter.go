@@ -31,7 +31,7 @@ type interpreter struct {
 	hist        recorder
 	concurrency int
 	limiter     *rate.Limiter // nil: no cap
-	nextProcess atomic.Int64
+	maxProcess  atomic.Int64  // the highest process id handed out
 	ok, fail    atomic.Int64
 	info        atomic.Int64
 	okByF       sync.Map // f → *atomic.Int64: ok completions per f
@@ -43,13 +43,27 @@ func newInterpreter(w workloads.Workload, hist recorder, concurrency int, opsPer
 	if opsPerSecond > 0 {
 		in.limiter = rate.NewLimiter(rate.Limit(opsPerSecond), 1)
 	}
-	in.nextProcess.Store(int64(concurrency))
+	in.maxProcess.Store(int64(concurrency) - 1)
 	return in
 }
 
-// NewProcess returns a process id never used before.
+// NewProcess returns a process id never used before, above every id the
+// workers have used (it is for the final reads).
 func (in *interpreter) NewProcess() history.Process {
-	return history.Process(in.nextProcess.Add(1) - 1)
+	return history.Process(in.maxProcess.Add(1))
+}
+
+// successor returns the id that takes over from retired process p: p plus
+// the concurrency, as in Jepsen, so a worker's processes keep p modulo the
+// concurrency and a workload can give each worker a fixed role.
+func (in *interpreter) successor(p history.Process) history.Process {
+	next := int64(p) + int64(in.concurrency)
+	for {
+		hi := in.maxProcess.Load()
+		if next <= hi || in.maxProcess.CompareAndSwap(hi, next) {
+			return history.Process(next)
+		}
+	}
 }
 
 // Record invokes op as process p through c and records both ends.
@@ -146,7 +160,7 @@ func (in *interpreter) worker(stop context.Context, p history.Process) error {
 			// and its client with it.
 			c.Close()
 			c = nil
-			p = in.NewProcess()
+			p = in.successor(p)
 		}
 	}
 	return nil

@@ -244,7 +244,7 @@ func newWorkload(c cluster.Cluster, spec Spec, log *slog.Logger) (workloads.Work
 	case WorkloadZKRegister:
 		return zkregister.New(c, spec.ZKRegister, spec.Seed, log)
 	case WorkloadKafkaQueue:
-		return kafkaqueue.New(c, spec.KafkaQueue, spec.Seed, log)
+		return kafkaqueue.New(c, spec.KafkaQueue, spec.Seed, spec.Concurrency, log)
 	}
 	return nil, fmt.Errorf("no workload %q", spec.Workload)
 }

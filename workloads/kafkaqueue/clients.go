@@ -2,6 +2,7 @@ package kafkaqueue
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -141,17 +142,28 @@ type consumer struct {
 func (c *consumer) Invoke(ctx context.Context, op history.Op) history.Op {
 	done := op
 	recs, err := c.poll(ctx)
-	if err != nil {
+	var loss *kgo.ErrDataLoss
+	switch {
+	case errors.As(err, &loss):
+		// franz-go found the log truncated below what it had read and
+		// moved back: the same process would seem to read backwards.
+		// What it read stands; it retires, and its successor reads on.
+		c.log.Warn("consumer: data loss detected, the client reset its position", "topic", loss.Topic, "partition", loss.Partition, "from", loss.ConsumedTo, "to", loss.ResetTo)
+		done.Type, done.Error = history.Info, "data-loss-reset"
+		done.Value = encodePoll(c.mode, recs, -1)
+	case err != nil:
 		done.Type, done.Error = history.Info, errorName(err)
-		return done
+	default:
+		done.Type = history.OK
+		done.Value = encodePoll(c.mode, recs, -1)
 	}
-	done.Type = history.OK
-	done.Value = encodePoll(c.mode, recs, -1)
 	return done
 }
 
 // poll returns the records of one fetch, grouped by partition. A poll that
-// finds nothing before its wait ends is an empty read, not an error.
+// finds nothing before its wait ends is an empty read, not an error. When
+// franz-go reports data loss (*kgo.ErrDataLoss), poll returns the records
+// with that error.
 func (c *consumer) poll(ctx context.Context) (map[int32][]record, error) {
 	pctx, cancel := context.WithTimeout(ctx, c.wait)
 	defer cancel()
@@ -159,7 +171,11 @@ func (c *consumer) poll(ctx context.Context) (map[int32][]record, error) {
 	if fetches.IsClientClosed() {
 		return nil, kgo.ErrClientClosed
 	}
+	var loss error
 	fetches.EachError(func(topic string, p int32, err error) {
+		if _, ok := errors.AsType[*kgo.ErrDataLoss](err); ok && loss == nil {
+			loss = err
+		}
 		if pctx.Err() == nil || (err != context.DeadlineExceeded && err != context.Canceled) {
 			c.log.Debug("fetch error", "topic", topic, "partition", p, "err", err)
 		}
@@ -168,6 +184,9 @@ func (c *consumer) poll(ctx context.Context) (map[int32][]record, error) {
 	fetches.EachRecord(func(r *kgo.Record) {
 		recs[r.Partition] = append(recs[r.Partition], record{Offset: r.Offset, Value: string(r.Value)})
 	})
+	if loss != nil {
+		return recs, loss
+	}
 	if ctx.Err() != nil && len(recs) == 0 {
 		return nil, ctx.Err()
 	}

@@ -102,7 +102,7 @@ func newKfakeWorkload(t *testing.T, o Options) (*Workload, *kfake.Cluster) {
 		}
 		return nil, nil, false
 	})
-	w, err := New(fakeCluster{brokers: brokers}, o, 1, nil)
+	w, err := New(fakeCluster{brokers: brokers}, o, 1, 4, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func (pr *producerProc) send(before func(op history.Op) (after func())) history.
 	}
 	if done.Type == history.Info {
 		pr.close()
-		for pr.p = pr.rec.NewProcess(); isConsumer(pr.p); pr.p = pr.rec.NewProcess() {
+		for pr.p = pr.rec.NewProcess(); pr.w.isConsumer(pr.p); pr.p = pr.rec.NewProcess() {
 		}
 	}
 	return done

@@ -53,8 +53,9 @@ type Options struct {
 	// little shorter, so that Kafka's own answer usually comes first.
 	OpTimeout time.Duration `json:"op_timeout"`
 	// FinalReadTimeout bounds the wait, after healing, for every replica
-	// to be back in sync and the end offsets to settle, and then each
-	// partition's final read (default 2m).
+	// to be back in sync and the end offsets to settle (default 2m, at
+	// most 3m: the runner gives the healing, this wait and the reads 6m in
+	// all). Each partition's read then gives up after 30s without progress.
 	FinalReadTimeout time.Duration `json:"final_read_timeout"`
 }
 
@@ -125,8 +126,8 @@ func (o Options) Validate(brokers int) error {
 	if o.OpTimeout < time.Second {
 		return fmt.Errorf("--op-timeout %s is too short for kafka-queue: give at least 1s", o.OpTimeout)
 	}
-	if o.FinalReadTimeout < time.Second {
-		return fmt.Errorf("final read timeout %s is too short: give at least 1s", o.FinalReadTimeout)
+	if o.FinalReadTimeout < time.Second || o.FinalReadTimeout > 3*time.Minute {
+		return fmt.Errorf("final read timeout %s is out of range: give 1s to 3m", o.FinalReadTimeout)
 	}
 	return nil
 }

@@ -29,16 +29,22 @@ type Workload struct {
 	admCl *kgo.Client
 	adm   *kadm.Client
 
-	mu  sync.Mutex
-	rng *rand.Rand
-	seq map[history.Process]int64
+	// concurrency is the runner's number of workers: process p belongs to
+	// worker p modulo concurrency, which decides its role.
+	concurrency int
+	seed        uint64
+
+	mu   sync.Mutex
+	rngs map[history.Process]*rand.Rand // per process, from the seed
+	seq  map[history.Process]int64
 }
 
 var _ workloads.Workload = (*Workload)(nil)
 
-// New makes the workload for cluster c; the seed drives which partition
-// each send goes to. The topic is named after the cluster's run.
-func New(c cluster.Cluster, o Options, seed uint64, log *slog.Logger) (*Workload, error) {
+// New makes the workload for cluster c, driven by concurrency workers; the
+// seed drives which partition each process sends to. The topic is named
+// after the cluster's run.
+func New(c cluster.Cluster, o Options, seed uint64, concurrency int, log *slog.Logger) (*Workload, error) {
 	brokers := len(c.Brokers())
 	o = o.Defaults(brokers)
 	if err := o.Validate(brokers); err != nil {
@@ -48,8 +54,8 @@ func New(c cluster.Cluster, o Options, seed uint64, log *slog.Logger) (*Workload
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Workload{opts: o, c: c, log: log, topic: "faultline-queue-" + c.ID(),
-		rng: rand.New(rand.NewPCG(seed, 0x71756575)), // "queue"
-		seq: map[history.Process]int64{}}, nil
+		concurrency: max(concurrency, 1), seed: seed,
+		rngs: map[history.Process]*rand.Rand{}, seq: map[history.Process]int64{}}, nil
 }
 
 // Topic is the run's topic.
@@ -143,14 +149,18 @@ func (w *Workload) topicState(ctx context.Context) (topicState, error) {
 	return st, nil
 }
 
-// isConsumer says whether process p polls; the others send. About one
-// process in four polls.
-func isConsumer(p history.Process) bool { return p%4 == 3 }
+// isConsumer says whether process p polls; the others send. The worker
+// of p (p modulo the concurrency) decides: workers 3, 7, 11, ... poll, so
+// about one in four, and none below a concurrency of 4 (then only the final
+// reads read). A retired process's successor keeps its role.
+func (w *Workload) isConsumer(p history.Process) bool {
+	return int(p)%w.concurrency%4 == 3
+}
 
 // Next returns p's next op: a send of a fresh value to a random partition,
 // or a poll.
 func (w *Workload) Next(ctx context.Context, p history.Process) (history.Op, error) {
-	if isConsumer(p) {
+	if w.isConsumer(p) {
 		req := pollRequest{Mode: string(w.opts.Consumer)}
 		if w.opts.Consumer == ConsumerAssign {
 			req.Partitions = w.partitions()
@@ -158,7 +168,12 @@ func (w *Workload) Next(ctx context.Context, p history.Process) (history.Op, err
 		return history.Op{Type: history.Invoke, F: "poll", Value: mustJSON(req)}, nil
 	}
 	w.mu.Lock()
-	part := w.rng.IntN(w.opts.Partitions)
+	rng := w.rngs[p]
+	if rng == nil {
+		rng = rand.New(rand.NewPCG(w.seed, 0x71756575^uint64(p))) // "queue"
+		w.rngs[p] = rng
+	}
+	part := rng.IntN(w.opts.Partitions)
 	w.seq[p]++
 	seq := w.seq[p]
 	w.mu.Unlock()
@@ -179,7 +194,7 @@ func (w *Workload) Completed(history.Op) {}
 
 // Client opens a producer or a consumer for process p.
 func (w *Workload) Client(ctx context.Context, p history.Process) (workloads.Client, error) {
-	if !isConsumer(p) {
+	if !w.isConsumer(p) {
 		tries := &produceAccounting{}
 		cl, err := kgo.NewClient(append(w.producerOpts(), kgo.WithHooks(tries))...)
 		if err != nil {
