@@ -557,15 +557,8 @@ func startQueue(ctx context.Context, t *testing.T, node NodeNet, p Packet) *Pack
 // path, or is -1 without the chain.
 func packetChainRules(t *testing.T, path string) int {
 	t.Helper()
-	ns, err := netns.GetFromPath(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	c, err := nftables.New(nftables.WithNetNSFd(int(ns)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, done := nftIn(t, path)
+	defer done()
 	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyINet)
 	if err != nil {
 		t.Fatal(err)

@@ -77,15 +77,8 @@ func TestHealPartitionsLeavesOtherTables(t *testing.T) {
 	if err := HealPartitions(ctx, tn.nodes); err != nil {
 		t.Fatalf("heal with nothing to heal: %v", err)
 	}
-	ns, err := netns.GetFromPath(a.NetNSPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	c, err := nftables.New(nftables.WithNetNSFd(int(ns)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, done := nftIn(t, a.NetNSPath)
+	defer done()
 	c.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: "someone-else"})
 	if err := c.Flush(); err != nil {
 		t.Fatal(err)
@@ -154,15 +147,8 @@ func TestApplyGrudgeHonoursCancelledContext(t *testing.T) {
 // inetTables lists the names of the inet tables in the namespace at path.
 func inetTables(t *testing.T, path string) []string {
 	t.Helper()
-	ns, err := netns.GetFromPath(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	c, err := nftables.New(nftables.WithNetNSFd(int(ns)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, done := nftIn(t, path)
+	defer done()
 	tables, err := c.ListTablesOfFamily(nftables.TableFamilyINet)
 	if err != nil {
 		t.Fatalf("list tables in %s: %v", path, err)
@@ -191,4 +177,20 @@ func equalSets(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// nftIn opens an nftables connection in the namespace at path; done
+// closes the namespace handle, which the connection dials in on every call.
+func nftIn(t *testing.T, path string) (c *nftables.Conn, done func()) {
+	t.Helper()
+	ns, err := netns.GetFromPath(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err = nftables.New(nftables.WithNetNSFd(int(ns)))
+	if err != nil {
+		ns.Close()
+		t.Fatal(err)
+	}
+	return c, func() { ns.Close() }
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/faultline/faultline/internal/realtest"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,39 +49,12 @@ func TestDownAfterHarnessKilled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
-	up := exec.CommandContext(ctx, bin, "cluster", "up", "--log-level", "warn")
-	stdout, err := up.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	up.Stderr = os.Stderr
-	if err := up.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var id string
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		if _, err := fmt.Sscanf(sc.Text(), "cluster %s ready in", &id); err == nil {
-			break
-		}
-	}
-	if id == "" {
-		_ = up.Process.Kill()
-		_ = up.Wait()
-		t.Fatal("faultline cluster up never said it was ready")
-	}
+	up, sc, st := startClusterUp(t, ctx, bin, os.Stderr)
+	id := st.ID
 	go func() { // keep the pipe drained
 		for sc.Scan() {
 		}
 	}()
-	b, err := os.ReadFile(filepath.Join(cluster.StateDir, id+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st runState
-	if err := json.Unmarshal(b, &st); err != nil {
-		t.Fatal(err)
-	}
 	if len(st.Nodes) != 6 || len(st.Namespaces) != 7 {
 		t.Fatalf("state file has %d nodes and %d namespaces, want 6 and 7", len(st.Nodes), len(st.Namespaces))
 	}
@@ -134,6 +108,44 @@ func TestDownAfterHarnessKilled(t *testing.T) {
 	}
 }
 
+// startClusterUp runs `faultline cluster up` until it says it is ready and
+// returns the process (killed when the test ends), the scanner of the rest
+// of its output, and its run's state file.
+func startClusterUp(t *testing.T, ctx context.Context, bin string, stderr io.Writer) (*exec.Cmd, *bufio.Scanner, runState) {
+	t.Helper()
+	up := exec.CommandContext(ctx, bin, "cluster", "up", "--log-level", "warn")
+	stdout, err := up.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	up.Stderr = stderr
+	if err := up.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = up.Process.Kill() })
+	var id string
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if _, err := fmt.Sscanf(sc.Text(), "cluster %s ready in", &id); err == nil {
+			break
+		}
+	}
+	if id == "" {
+		_ = up.Process.Kill()
+		_ = up.Wait()
+		t.Fatal("faultline cluster up never said it was ready")
+	}
+	b, err := os.ReadFile(filepath.Join(cluster.StateDir, id+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st runState
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	return up, sc, st
+}
+
 func processAlive(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -151,27 +163,8 @@ func TestSecondCtrlCDuringTeardown(t *testing.T) {
 	bin := buildFaultline(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	up := exec.CommandContext(ctx, bin, "cluster", "up", "--log-level", "warn")
-	stdout, err := up.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var stderr strings.Builder
-	up.Stderr = &stderr
-	if err := up.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = up.Process.Kill() })
-	var id string
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		if _, err := fmt.Sscanf(sc.Text(), "cluster %s ready in", &id); err == nil {
-			break
-		}
-	}
-	if id == "" {
-		t.Fatalf("faultline cluster up never said it was ready: %s", stderr.String())
-	}
+	up, sc, state := startClusterUp(t, ctx, bin, &stderr)
 	rest := make(chan string, 1)
 	go func() {
 		var b strings.Builder
@@ -180,14 +173,6 @@ func TestSecondCtrlCDuringTeardown(t *testing.T) {
 		}
 		rest <- b.String()
 	}()
-	st, err := os.ReadFile(filepath.Join(cluster.StateDir, id+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var state runState
-	if err := json.Unmarshal(st, &state); err != nil {
-		t.Fatal(err)
-	}
 	if err := up.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
