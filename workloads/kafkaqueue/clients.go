@@ -2,6 +2,7 @@ package kafkaqueue
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"time"
@@ -85,7 +86,7 @@ func (p *producer) Invoke(ctx context.Context, op history.Op) history.Op {
 	var v sendValue
 	part, err := parsePartition(op.Key)
 	if err == nil {
-		err = jsonUnmarshal(op.Value, &v)
+		err = json.Unmarshal(op.Value, &v)
 	}
 	if err != nil {
 		done.Type, done.Error = history.Fail, "bad op: "+err.Error()

@@ -2,7 +2,6 @@ package kafkaqueue
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -262,8 +261,6 @@ func parsePartition(key string) (int32, error) {
 	}
 	return int32(p), nil
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // sleepCtx sleeps for d, or until ctx ends (then it returns false).
 func sleepCtx(ctx context.Context, d time.Duration) bool {
