@@ -20,9 +20,6 @@ type Checker interface {
 
 // Options are what every checker may use.
 type Options struct {
-	// OutDir is where a checker writes files for a person to read (HTML
-	// visualizations). Empty means write nothing.
-	OutDir string
 	// Timeout bounds the check; zero means no bound but ctx's.
 	Timeout time.Duration
 }

@@ -3,9 +3,8 @@ package checker
 import (
 	"context"
 	"fmt"
+	"io"
 	"maps"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
@@ -38,20 +37,10 @@ import (
 //     that tractable; it relies on written values being unique per key).
 //
 // Nemesis ops are not checked; their fault windows annotate the HTML
-// visualization that Check writes, for each key that is not linearizable, to
-// linearizability-<key>.html in Options.OutDir. Nothing is written for a
-// valid history.
+// visualization (porcupine's) that the result carries as an artifact for
+// each key that is not linearizable, linearizability-<key>.html.
 //
-// Result.Details holds:
-//   - "keys": the number of keys checked;
-//   - "counts": client calls per f and outcome (ok, fail, info,
-//     incomplete);
-//   - "invalid_keys", "unknown_keys": the keys that are not linearizable
-//     and those the checker could not decide in time;
-//   - "info_ops": what the pruning did with unknown writes and cas ops;
-//   - "files": the visualizations written, relative to Options.OutDir;
-//   - "duration_ms", "key_duration_ms": the time the check took, in all
-//     and in porcupine per key.
+// Result.Details is a *LinearizableDetails.
 type Linearizable struct {
 	// noPrune checks unknown ops the textbook way, open to the end of the
 	// history with no restriction; the tests compare both.
@@ -73,7 +62,10 @@ type keyCheck struct {
 // Check checks ops; see Linearizable.
 func (l Linearizable) Check(ctx context.Context, ops []history.Op, opts Options) Result {
 	start := time.Now()
-	res := Result{Checker: l.Name(), Valid: Unknown, Details: map[string]any{}}
+	res := Result{Checker: l.Name(), Valid: Unknown}
+	d := &LinearizableDetails{ByF: map[string]Counts{}}
+	res.Details = d
+	defer func() { res.DurationMS = time.Since(start).Milliseconds() }()
 	calls, err := history.Pair(ops)
 	if err != nil {
 		res.Error = fmt.Sprintf("malformed history: %v", err)
@@ -86,21 +78,15 @@ func (l Linearizable) Check(ctx context.Context, ops []history.Op, opts Options)
 	end++ // later than every event: when unknown ops may still take effect
 
 	byKey := map[string][]*registerOp{}
-	counts := map[string]map[string]int{}
 	for i := range calls {
 		c := &calls[i]
-		if c.Invoke.Process == history.Nemesis {
+		if !c.Invoke.Process.IsClient() {
 			continue
 		}
 		res.Counts.add(*c)
-		outcome := string(c.Outcome())
-		if c.Incomplete() {
-			outcome = "incomplete"
-		}
-		if counts[c.Invoke.F] == nil {
-			counts[c.Invoke.F] = map[string]int{}
-		}
-		counts[c.Invoke.F][outcome]++
+		n := d.ByF[c.Invoke.F]
+		n.add(*c)
+		d.ByF[c.Invoke.F] = n
 		op, err := decodeRegisterCall(c)
 		if err != nil {
 			res.Error = fmt.Sprintf("malformed zk-register history: %v", err)
@@ -110,9 +96,8 @@ func (l Linearizable) Check(ctx context.Context, ops []history.Op, opts Options)
 			byKey[c.Invoke.Key] = append(byKey[c.Invoke.Key], op)
 		}
 	}
-	res.Details["counts"] = counts
 
-	var stats pruneStats
+	var stats PruneStats
 	checks := make([]*keyCheck, 0, len(byKey))
 	for _, key := range slices.Sorted(maps.Keys(byKey)) {
 		kops := byKey[key]
@@ -122,8 +107,8 @@ func (l Linearizable) Check(ctx context.Context, ops []history.Op, opts Options)
 		}
 		checks = append(checks, &keyCheck{key: key, ops: buildOperations(kops, end, prune, &stats)})
 	}
-	res.Details["keys"] = len(checks)
-	res.Details["info_ops"] = stats
+	d.Keys = len(checks)
+	d.InfoOps = stats
 
 	cancelled := runKeyChecks(ctx, checks, opts.Timeout)
 
@@ -149,9 +134,7 @@ func (l Linearizable) Check(ctx context.Context, ops []history.Op, opts Options)
 		res.Valid = Unknown
 		res.Notes = append(res.Notes, "no client op completed ok, so nothing was tested; check that the clients could reach the servers")
 	}
-	res.Details["invalid_keys"] = invalid
-	res.Details["unknown_keys"] = unknown
-	res.Details["key_duration_ms"] = keyMS
+	d.InvalidKeys, d.UnknownKeys, d.KeyDurationMS = invalid, unknown, keyMS
 	if cancelled {
 		res.Notes = append(res.Notes, fmt.Sprintf("the check was cancelled (%v) before it finished: no verdict", context.Cause(ctx)))
 	} else if len(unknown) > 0 {
@@ -159,7 +142,6 @@ func (l Linearizable) Check(ctx context.Context, ops []history.Op, opts Options)
 			opts.Timeout, len(unknown), strings.Join(unknown, ", ")))
 	}
 
-	var files, errs []string
 	windows := faultWindows(calls, end)
 	for _, kc := range checks {
 		if cancelled || kc.result != porcupine.Illegal {
@@ -167,22 +149,33 @@ func (l Linearizable) Check(ctx context.Context, ops []history.Op, opts Options)
 		}
 		sp := findStuckPoint(kc.ops, kc.info)
 		res.Anomalies = append(res.Anomalies, nonlinearizableAnomaly(kc.key, kc.ops, sp))
-		if opts.OutDir == "" {
-			continue
-		}
-		name, err := writeVisualization(opts.OutDir, kc, sp, windows, files)
-		if err != nil {
-			errs = append(errs, err.Error())
-			continue
-		}
-		files = append(files, name)
+		res.Artifacts = append(res.Artifacts, &visualization{key: kc.key, info: kc.info, ops: kc.ops, stuck: sp, windows: windows})
 	}
-	res.Details["files"] = files
-	if len(errs) > 0 {
-		res.Error = strings.Join(errs, "; ")
+	if len(res.Anomalies) > 0 {
+		res.AnomalyCounts = map[string]int{"nonlinearizable": len(res.Anomalies)}
 	}
-	res.Details["duration_ms"] = time.Since(start).Milliseconds()
 	return res
+}
+
+// LinearizableDetails are the linearizability checker's figures.
+type LinearizableDetails struct {
+	// Keys is the number of keys checked.
+	Keys int `json:"keys"`
+	// ByF counts client calls per f and outcome.
+	ByF map[string]Counts `json:"by_f"`
+	// InvalidKeys are the keys that are not linearizable, UnknownKeys
+	// those the checker could not decide in time.
+	InvalidKeys []string `json:"invalid_keys"`
+	UnknownKeys []string `json:"unknown_keys"`
+	// InfoOps says what the pruning did with unknown writes and cas ops.
+	InfoOps PruneStats `json:"info_ops"`
+	// KeyDurationMS is the time porcupine took per key.
+	KeyDurationMS map[string]int64 `json:"key_duration_ms"`
+}
+
+// Summary says how many keys were checked.
+func (d *LinearizableDetails) Summary() (string, []string) {
+	return fmt.Sprintf("%d keys", d.Keys), nil
 }
 
 // runKeyChecks runs porcupine on every key, on as many keys at once as there
@@ -232,30 +225,46 @@ func runKeyChecks(ctx context.Context, checks []*keyCheck, timeout time.Duration
 	return stop.Load()
 }
 
-// writeVisualization writes porcupine's HTML for kc into dir, annotated with
-// the fault windows and the stuck point, and returns the file's name. taken
-// lists names already used, since different keys may sanitize alike.
-func writeVisualization(dir string, kc *keyCheck, sp stuckPoint, windows []faultWindow, taken []string) (name string, err error) {
+// visualization is porcupine's HTML view of a key that is not
+// linearizable, annotated with the fault windows and the stuck point.
+type visualization struct {
+	key     string
+	info    porcupine.LinearizationInfo
+	ops     []porcupine.Operation
+	stuck   stuckPoint
+	windows []faultWindow
+}
+
+// Name is linearizability-<key>.html.
+func (v *visualization) Name() string { return "linearizability-" + fileSafe(v.key) + ".html" }
+
+// WriteTo writes the HTML.
+func (v *visualization) WriteTo(w io.Writer) (n int64, err error) {
 	defer func() {
 		if r := recover(); r != nil { // porcupine panics on what it considers impossible
-			name, err = "", fmt.Errorf("write visualization of key %s: porcupine: %v", kc.key, r)
+			err = fmt.Errorf("visualize key %s: porcupine: %v", v.key, r)
 		}
 	}()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("write visualization of key %s: %w", kc.key, err)
+	info := v.info
+	info.AddAnnotations(faultAnnotations(v.windows))
+	info.AddAnnotations(stuckAnnotation(v.ops, v.stuck))
+	cw := &countingWriter{w: w}
+	if err := porcupine.Visualize(registerModel(nil), info, cw); err != nil {
+		return cw.n, fmt.Errorf("visualize key %s: %w", v.key, err)
 	}
-	base := "linearizability-" + fileSafe(kc.key)
-	name = base + ".html"
-	for n := 2; slices.Contains(taken, name); n++ {
-		name = fmt.Sprintf("%s-%d.html", base, n)
-	}
-	info := kc.info
-	info.AddAnnotations(faultAnnotations(windows))
-	info.AddAnnotations(stuckAnnotation(kc.ops, sp))
-	if err := porcupine.VisualizePath(registerModel(nil), info, filepath.Join(dir, name)); err != nil {
-		return "", fmt.Errorf("write visualization of key %s: %w", kc.key, err)
-	}
-	return name, nil
+	return cw.n, nil
+}
+
+// countingWriter counts what passes through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // fileSafe maps a key (a znode path like /faultline/r1) to a file name part.

@@ -1,10 +1,9 @@
 package checker
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -153,8 +152,7 @@ func TestLinearizableAnomalyAndVisualization(t *testing.T) {
 		read(2, "2", "2")
 	// A second key that is fine.
 	b.add(5, history.Invoke, "read", "/faultline/ok", "", "").add(5, history.OK, "read", "/faultline/ok", `{"value":0,"version":0}`, "")
-	dir := t.TempDir()
-	res := check(t, b.ops, Options{OutDir: dir})
+	res := check(t, b.ops, Options{})
 	wantValidity(t, res, Invalid)
 	if len(res.Anomalies) != 1 {
 		t.Fatalf("%d anomalies, want 1", len(res.Anomalies))
@@ -179,39 +177,37 @@ func TestLinearizableAnomalyAndVisualization(t *testing.T) {
 	if want := []int64{2, 3, 4, 5, 6, 7, 8, 9}; !equalInts(indexes, want) {
 		t.Errorf("anomaly ops %v, want %v", indexes, want)
 	}
-	if got := res.Details["invalid_keys"].([]string); len(got) != 1 || got[0] != "x" {
+	d := res.Details.(*LinearizableDetails)
+	if got := d.InvalidKeys; len(got) != 1 || got[0] != "x" {
 		t.Errorf("invalid_keys %v", got)
 	}
-	if res.Details["keys"] != 2 {
-		t.Errorf("keys = %v, want 2", res.Details["keys"])
+	if d.Keys != 2 {
+		t.Errorf("keys = %v, want 2", d.Keys)
+	}
+	if res.AnomalyCounts["nonlinearizable"] != 1 {
+		t.Errorf("anomaly counts %v", res.AnomalyCounts)
 	}
 	if res.Counts != (Counts{Calls: 6, OK: 6}) {
 		t.Errorf("counts %+v", res.Counts)
 	}
-	files := res.Details["files"].([]string)
-	if len(files) != 1 || files[0] != "linearizability-x.html" {
-		t.Fatalf("files %v, want [linearizability-x.html]", files)
+	if len(res.Artifacts) != 1 || res.Artifacts[0].Name() != "linearizability-x.html" {
+		t.Fatalf("%d artifacts, want linearizability-x.html", len(res.Artifacts))
 	}
-	html, err := os.ReadFile(filepath.Join(dir, files[0]))
-	if err != nil {
+	var html bytes.Buffer
+	if _, err := res.Artifacts[0].WriteTo(&html); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"start-partition", `{\"isolated\":[\"zk3\"]}`, "first op that cannot be linearized", "read → 1 at version 1"} {
-		if !strings.Contains(string(html), want) {
+		if !strings.Contains(html.String(), want) {
 			t.Errorf("visualization lacks %q", want)
 		}
 	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Errorf("%d files in the output dir, want only the bad key's", len(entries))
-	}
 
-	// A valid history writes nothing.
-	dir = t.TempDir()
-	res = check(t, new(builder).write(0, "1", "1").ops, Options{OutDir: dir})
+	// A valid history draws nothing.
+	res = check(t, new(builder).write(0, "1", "1").ops, Options{})
 	wantValidity(t, res, Valid)
-	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
-		t.Errorf("valid history wrote %d files", len(entries))
+	if len(res.Artifacts) != 0 {
+		t.Errorf("valid history drew %d artifacts", len(res.Artifacts))
 	}
 }
 
@@ -237,8 +233,8 @@ func TestLinearizableCounts(t *testing.T) {
 	if want := (Counts{Calls: 5, OK: 2, Fail: 1, Info: 1, Incomplete: 1}); res.Counts != want {
 		t.Errorf("counts %+v, want %+v", res.Counts, want)
 	}
-	counts := res.Details["counts"].(map[string]map[string]int)
-	if counts["write"]["ok"] != 1 || counts["write"]["info"] != 1 || counts["cas"]["fail"] != 1 || counts["read"]["incomplete"] != 1 {
+	counts := res.Details.(*LinearizableDetails).ByF
+	if counts["write"].OK != 1 || counts["write"].Info != 1 || counts["cas"].Fail != 1 || counts["read"].Incomplete != 1 {
 		t.Errorf("counts per f %v", counts)
 	}
 }
@@ -290,7 +286,7 @@ func TestLinearizableTimeout(t *testing.T) {
 		t.Fatalf("took %v with a 50ms timeout", took)
 	}
 	wantValidity(t, res, Unknown)
-	if got := res.Details["unknown_keys"].([]string); len(got) != 1 || got[0] != "x" {
+	if got := res.Details.(*LinearizableDetails).UnknownKeys; len(got) != 1 || got[0] != "x" {
 		t.Errorf("unknown_keys %v", got)
 	}
 	notes := strings.Join(res.Notes, "\n")
@@ -322,7 +318,7 @@ func TestPruningAgreesWithTextbook(t *testing.T) {
 		n = 300
 	}
 	var valid, invalid int
-	var rules pruneStats
+	var rules PruneStats
 	for seed := range uint64(n) {
 		cfg := genConfig{seed: seed, ops: 12 + int(seed%30), keys: 1 + int(seed%2), procs: 2 + int(seed%4),
 			infoRate: 0.25, failRate: 0.05, applied: 0.5}
@@ -346,7 +342,7 @@ func TestPruningAgreesWithTextbook(t *testing.T) {
 		if pruned.Valid != plain.Valid {
 			t.Fatalf("seed %d: pruned %v, textbook %v\n%s", seed, pruned.Valid, plain.Valid, dump(ops))
 		}
-		st := pruned.Details["info_ops"].(pruneStats)
+		st := pruned.Details.(*LinearizableDetails).InfoOps
 		rules.Observed += st.Observed
 		rules.Unobserved += st.Unobserved
 		rules.Dropped += st.Dropped

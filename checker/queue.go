@@ -59,26 +59,10 @@ import (
 // the workload's) is Unknown with Error naming the op at fault; a check that
 // ctx or Options.Timeout stops is Unknown with a note.
 //
-// Result.Counts counts client calls; each anomaly kind lists at most 10
-// examples, each with the partition as its Key, the op it shows at and the
-// ops involved. Result.Details holds:
-//   - "counts": client calls per f (send, poll) and outcome (ok, fail, info,
-//     incomplete), e.g. counts["send"]["ok"];
-//   - "anomaly_counts": how many anomalies of each kind were found;
-//   - "lost": lost writes (as anomaly_counts["lost-write"]);
-//   - "unseen": ok sends whose value no poll read, lost writes included;
-//   - "unseen_series": []UnseenPoint, at most 200 points evenly spaced over
-//     the history: the ok sends acknowledged by then and not yet read;
-//   - "recovered": info or incomplete sends whose value some poll read;
-//   - "read_values": distinct values polls read; "records_read": records
-//     they read in all;
-//   - "partitions": every partition in the history, in order;
-//   - "max_read_offset": per partition, the highest offset a poll read;
-//   - "partitions_without_final_read": the partitions with no complete
-//     final read;
-//   - "files": the plots written, relative to Options.OutDir (unseen.png:
-//     the unseen series with the nemesis's fault windows shaded);
-//   - "duration_ms": how long the check took.
+// Result.Counts counts client calls and Result.AnomalyCounts the
+// anomalies of each kind; each kind lists at most 10 examples, each with the
+// partition as its Key, the op it shows at and the ops involved.
+// Result.Details is a *QueueDetails.
 type Queue struct{}
 
 // Name returns "queue".
@@ -87,8 +71,8 @@ func (Queue) Name() string { return "queue" }
 // Check checks ops; see Queue.
 func (q Queue) Check(ctx context.Context, ops []history.Op, opts Options) (res Result) {
 	start := time.Now()
-	res = Result{Checker: q.Name(), Valid: Unknown, Details: map[string]any{}}
-	defer func() { res.Details["duration_ms"] = time.Since(start).Milliseconds() }()
+	res = Result{Checker: q.Name(), Valid: Unknown}
+	defer func() { res.DurationMS = time.Since(start).Milliseconds() }()
 	if len(ops) > math.MaxInt32 {
 		res.Error = fmt.Sprintf("the history has %d ops; the queue checker takes at most %d", len(ops), math.MaxInt32)
 		return res
@@ -119,17 +103,10 @@ func (q Queue) Check(ctx context.Context, ops []history.Op, opts Options) (res R
 
 	res.Counts = c.counts
 	res.Anomalies = c.found.anomalies()
-	c.details(res.Details)
-	if opts.OutDir != "" {
-		files := []string{}
-		if name, err := writeUnseenPlot(opts.OutDir, res.Details["unseen_series"].([]UnseenPoint), ops); err != nil {
-			res.Notes = append(res.Notes, fmt.Sprintf("could not draw the unseen plot: %v", err))
-		} else {
-			files = append(files, name)
-		}
-		res.Details["files"] = files
-	}
-	unfinished := res.Details["partitions_without_final_read"].([]int32)
+	d := c.details()
+	res.Details = d
+	res.AnomalyCounts = d.AnomalyCounts
+	unfinished := d.PartitionsWithoutFinalRead
 	switch {
 	case c.found.total() > 0:
 		res.Valid = Invalid
@@ -144,42 +121,71 @@ func (q Queue) Check(ctx context.Context, ops []history.Op, opts Options) (res R
 	return res
 }
 
-// details fills d with the figures Queue documents.
-func (c *queueCheck) details(d map[string]any) {
-	counts := map[string]map[string]int{}
+// QueueDetails are the queue checker's figures.
+type QueueDetails struct {
+	// ByF counts client calls per f (send, poll) and outcome.
+	ByF map[string]Counts `json:"by_f"`
+	// AnomalyCounts counts the anomalies of each kind, zeros included.
+	AnomalyCounts map[string]int `json:"anomaly_counts"`
+	// Lost counts lost writes (as AnomalyCounts["lost-write"]).
+	Lost int `json:"lost"`
+	// Unseen counts ok sends whose value no poll read, lost writes
+	// included.
+	Unseen int `json:"unseen"`
+	// UnseenSeries has at most 200 points evenly spaced over the
+	// history: the ok sends acknowledged by then and not yet read.
+	UnseenSeries []UnseenPoint `json:"unseen_series"`
+	// Recovered counts info or incomplete sends whose value some poll
+	// read.
+	Recovered int `json:"recovered"`
+	// ReadValues counts the distinct values polls read, RecordsRead the
+	// records they read in all.
+	ReadValues  int `json:"read_values"`
+	RecordsRead int `json:"records_read"`
+	// Partitions lists every partition in the history, in order.
+	Partitions []int32 `json:"partitions"`
+	// MaxReadOffset is, per partition, the highest offset a poll read.
+	MaxReadOffset map[string]int64 `json:"max_read_offset"`
+	// PartitionsWithoutFinalRead lists the partitions with no complete
+	// final read.
+	PartitionsWithoutFinalRead []int32 `json:"partitions_without_final_read"`
+}
+
+// Summary says how many acknowledged sends were never read and how many
+// info sends were.
+func (d *QueueDetails) Summary() (string, []string) {
+	return "", []string{fmt.Sprintf("acknowledged sends never read: %d; info sends read after all (recovered): %d", d.Unseen, d.Recovered)}
+}
+
+// details gathers the figures of QueueDetails.
+func (c *queueCheck) details() *QueueDetails {
+	d := &QueueDetails{ByF: map[string]Counts{}, AnomalyCounts: map[string]int{}}
 	for i, f := range []string{"send", "poll"} {
-		counts[f] = map[string]int{}
-		for j, outcome := range []string{"ok", "fail", "info", "incomplete"} {
-			counts[f][outcome] = c.perF[i][j]
-		}
+		n := c.perF[i]
+		d.ByF[f] = Counts{Calls: n[0] + n[1] + n[2] + n[3], OK: n[0], Fail: n[1], Info: n[2], Incomplete: n[3]}
 	}
-	d["counts"] = counts
-	kinds := map[string]int{}
 	for k := range queueKinds {
-		kinds[k.String()] = c.found.counts[k]
+		d.AnomalyCounts[k.String()] = c.found.counts[k]
 	}
-	d["anomaly_counts"] = kinds
-	d["lost"] = c.found.counts[kindLostWrite]
-	d["unseen"] = c.found.unseen
-	d["unseen_series"] = c.unseenSeries()
-	d["recovered"] = c.found.recovered
-	d["read_values"] = c.readValues
-	d["records_read"] = c.recordsRead
-	partitions := []int32{}
-	unfinished := []int32{}
-	maxRead := map[string]int64{}
+	d.Lost = c.found.counts[kindLostWrite]
+	d.Unseen = c.found.unseen
+	d.UnseenSeries = c.unseenSeries()
+	d.Recovered = c.found.recovered
+	d.ReadValues = c.readValues
+	d.RecordsRead = c.recordsRead
+	d.Partitions = []int32{}
+	d.PartitionsWithoutFinalRead = []int32{}
+	d.MaxReadOffset = map[string]int64{}
 	for _, p := range c.parts.sorted() {
-		partitions = append(partitions, p.id)
+		d.Partitions = append(d.Partitions, p.id)
 		if !p.complete {
-			unfinished = append(unfinished, p.id)
+			d.PartitionsWithoutFinalRead = append(d.PartitionsWithoutFinalRead, p.id)
 		}
 		if p.maxRead >= 0 {
-			maxRead[formatPartition(p.id)] = p.maxRead
+			d.MaxReadOffset[formatPartition(p.id)] = p.maxRead
 		}
 	}
-	d["partitions"] = partitions
-	d["max_read_offset"] = maxRead
-	d["partitions_without_final_read"] = unfinished
+	return d
 }
 
 // joinPartitions lists partitions for a note, eliding a long list.

@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"image/png"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -80,11 +77,24 @@ func checkQueue(t *testing.T, ops []history.Op) Result {
 	return res
 }
 
+// detailsMap returns res's details as JSON fields.
+func detailsMap(t *testing.T, res Result) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(res.Details)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // foundKinds returns the anomaly kinds res counted, with their counts.
 func foundKinds(res Result) map[string]int {
 	out := map[string]int{}
-	counts, _ := res.Details["anomaly_counts"].(map[string]int)
-	for k, n := range counts {
+	for k, n := range res.AnomalyCounts {
 		if n > 0 {
 			out[k] = n
 		}
@@ -292,8 +302,9 @@ func TestQueueHistories(t *testing.T) {
 					}
 				}
 			}
+			details := detailsMap(t, res)
 			for k, want := range tc.details {
-				if got := res.Details[k]; fmt.Sprint(got) != fmt.Sprint(want) {
+				if got := details[k]; fmt.Sprint(got) != fmt.Sprint(want) {
 					t.Errorf("details[%q] = %v, want %v", k, got, want)
 				}
 			}
@@ -317,11 +328,11 @@ func TestQueueCounts(t *testing.T) {
 	if want := (Counts{Calls: 7, OK: 2, Fail: 2, Info: 2, Incomplete: 1}); res.Counts != want {
 		t.Errorf("counts %+v, want %+v", res.Counts, want)
 	}
-	counts := res.Details["counts"].(map[string]map[string]int)
-	if want := map[string]int{"ok": 1, "fail": 1, "info": 1, "incomplete": 1}; !maps.Equal(counts["send"], want) {
+	counts := res.Details.(*QueueDetails).ByF
+	if want := (Counts{Calls: 4, OK: 1, Fail: 1, Info: 1, Incomplete: 1}); counts["send"] != want {
 		t.Errorf("send counts %v, want %v", counts["send"], want)
 	}
-	if want := map[string]int{"ok": 1, "fail": 1, "info": 1, "incomplete": 0}; !maps.Equal(counts["poll"], want) {
+	if want := (Counts{Calls: 3, OK: 1, Fail: 1, Info: 1}); counts["poll"] != want {
 		t.Errorf("poll counts %v, want %v", counts["poll"], want)
 	}
 }
@@ -359,7 +370,7 @@ func TestQueueUnseenSeries(t *testing.T) {
 	b := new(builder).send(0, 0, "0-1", 0).send(0, 0, "0-2", 1).poll(5, "assign", "[0]", `{"0":[[0,"0-1"]]}`).
 		final(10, 0, `{"0":[[0,"0-1"],[1,"0-2"]]}`, -1)
 	res := checkQueue(t, b.ops)
-	series := res.Details["unseen_series"].([]UnseenPoint)
+	series := res.Details.(*QueueDetails).UnseenSeries
 	if len(series) != 71 || series[len(series)-1].Time != 70 {
 		t.Fatalf("%d points ending at %v, want one per time unit, 0 to 70", len(series), series[len(series)-1])
 	}
@@ -378,7 +389,7 @@ func TestQueueUnseenSeries(t *testing.T) {
 	// A long history has unseenPoints points, the last at its end.
 	long := new(builder).send(0, 0, "0-1", 0)
 	long.ops[1].Time = 1e12
-	got := checkQueue(t, long.ops).Details["unseen_series"].([]UnseenPoint)
+	got := checkQueue(t, long.ops).Details.(*QueueDetails).UnseenSeries
 	if len(got) != unseenPoints || got[0] != (UnseenPoint{5e9, 0}) || got[unseenPoints-1] != (UnseenPoint{1e12, 1}) {
 		t.Errorf("series of a long history: %d points, %v ... %v", len(got), got[0], got[len(got)-1])
 	}
@@ -515,36 +526,5 @@ func TestQueueInAll(t *testing.T) {
 	res := All(Queue{}).Check(context.Background(), b.ops, Options{})
 	if res.Valid != Valid || res.Results[0].Checker != "queue" {
 		t.Fatalf("All(Queue) = %v, %+v", res.Valid, res.Results)
-	}
-}
-
-// TestQueueUnseenPlot: with an output directory the checker draws the
-// unseen series, fault windows shaded, into unseen.png.
-func TestQueueUnseenPlot(t *testing.T) {
-	b := new(builder).send(0, 0, "0-1", 0).nemesis("start-partition", `{"isolate":["kafka1"]}`).
-		send(0, 0, "0-2", 1).nemesis("stop-partition", "").final(10, 0, `{"0":[[0,"0-1"],[1,"0-2"]]}`, 2)
-	dir := t.TempDir()
-	res := Queue{}.Check(context.Background(), b.ops, Options{OutDir: dir})
-	if res.Valid != Valid {
-		t.Fatalf("verdict %s: %+v", res.Valid, res)
-	}
-	if files, _ := res.Details["files"].([]string); len(files) != 1 || files[0] != unseenPlotFile {
-		t.Fatalf("files %v, want [%s]", res.Details["files"], unseenPlotFile)
-	}
-	f, err := os.Open(filepath.Join(dir, unseenPlotFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("unseen.png is not a PNG: %v", err)
-	}
-	if b := img.Bounds(); b.Dx() < 500 || b.Dy() < 200 {
-		t.Errorf("unseen.png is %v", b)
-	}
-	// Without an output directory, nothing is written.
-	if res := (Queue{}).Check(context.Background(), b.ops, Options{}); res.Details["files"] != nil {
-		t.Errorf("files %v without an output directory", res.Details["files"])
 	}
 }

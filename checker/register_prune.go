@@ -39,8 +39,8 @@ func (f *keyFacts) isKnown(version int64) bool {
 
 func (f *keyFacts) readsOf(version int64) int32 { return f.reads[version] }
 
-// pruneStats counts what the pruning did, for the result's details.
-type pruneStats struct {
+// PruneStats counts what the pruning did, for the result's details.
+type PruneStats struct {
 	Observed   int `json:"observed"`   // rule 1: return time bounded by a read
 	Unobserved int `json:"unobserved"` // rule 2: kept, restricted
 	Dropped    int `json:"dropped"`    // rule 3
@@ -67,7 +67,7 @@ func uniqueValues(ops []*registerOp) bool {
 // later than every event in the history: the return time of ops that may have
 // taken effect at any time. If prune is false, unknown ops simply stay open
 // until end, as in the textbook treatment.
-func buildOperations(ops []*registerOp, end int64, prune bool, stats *pruneStats) []porcupine.Operation {
+func buildOperations(ops []*registerOp, end int64, prune bool, stats *PruneStats) []porcupine.Operation {
 	facts := &keyFacts{known: map[int64]struct{}{}, reads: map[int64]int32{}}
 	firstSeen := map[int64]int64{} // value → earliest return of an OK read of it
 	for _, op := range ops {

@@ -2,9 +2,14 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/faultline/faultline/netfault"
+	"github.com/spf13/pflag"
 )
 
 // Role says what kind of server a node runs.
@@ -30,15 +35,12 @@ type Node interface {
 	Addr() netip.Addr
 	// ClientAddr is where clients connect (host:port).
 	ClientAddr() string
-	// PID is the server's process id, 0 when it is not running.
-	PID() int
-	// DataDir holds the node's persistent data; it survives Restart.
-	DataDir() string
-	// LogFile is the server's log.
+	// LogFile is the server's log, a file on this machine (a backend that
+	// keeps it elsewhere copies it there).
 	LogFile() string
-	// NetNSPath is the path of the node's network namespace file, where a
-	// nemesis applies network rules (netns.GetFromPath opens it).
-	NetNSPath() string
+	// Network is the node's network: the capability network faults go
+	// through. Nil where the backend cannot change a node's network.
+	Network() Network
 
 	// Start starts the server when it is not running.
 	Start(ctx context.Context) error
@@ -46,9 +48,9 @@ type Node interface {
 	Stop(ctx context.Context) error
 	// Kill sends SIGKILL and waits for the process to exit.
 	Kill(ctx context.Context) error
-	// Pause sends SIGSTOP.
+	// Pause stops the process (SIGSTOP) and returns once it is stopped.
 	Pause(ctx context.Context) error
-	// Resume sends SIGCONT.
+	// Resume continues a paused process (SIGCONT).
 	Resume(ctx context.Context) error
 	// Restart stops the server (SIGTERM) if it runs and starts it again with its data.
 	Restart(ctx context.Context) error
@@ -56,9 +58,26 @@ type Node interface {
 	Running() bool
 }
 
+// Network changes what a node's network does. Every change replaces the
+// one of its kind before; a node whose network is gone (torn down) counts
+// as cleared. A backend keeps the faults in place across a node's restart.
+type Network interface {
+	// Drop makes the node drop every inbound packet from the addresses
+	// (peers' node addresses; never the harness's), replacing the drops
+	// before; none clears them.
+	Drop(ctx context.Context, from []netip.Addr) error
+	// ShapePackets shapes every packet the node sends after p, replacing
+	// the shaping before, and says how ("netem", or "nfqueue" where the
+	// kernel has no netem); seed seeds the random choices a userspace
+	// shaper makes.
+	ShapePackets(ctx context.Context, p netfault.Packet, seed uint64) (string, error)
+	// ClearPackets removes the shaping.
+	ClearPackets(ctx context.Context) error
+}
+
 // Cluster is a running set of nodes.
 type Cluster interface {
-	// ID is the run's tag; it names the run's namespaces and state file.
+	// ID is the run's tag; it names what the backend made for the run.
 	ID() string
 	// Nodes lists every node, ZooKeeper nodes first.
 	Nodes() []Node
@@ -80,6 +99,21 @@ type Cluster interface {
 	Close(ctx context.Context) error
 	// Versions reports the server versions in use.
 	Versions() Versions
+
+	// Leaders answers "who leads?" from the cluster's own word.
+	Leaders
+}
+
+// Leaders are the questions of who leads, which only the cluster can
+// answer (a nemesis aiming at a leader asks them).
+type Leaders interface {
+	// ZooKeeperLeader is the ZooKeeper node that says it leads.
+	ZooKeeperLeader(ctx context.Context) (Node, error)
+	// KafkaController is the broker acting as the Kafka controller.
+	KafkaController(ctx context.Context) (Node, error)
+	// PartitionLeaders maps each partition of topic to its leader, as the
+	// controller records it; a partition without a leader is left out.
+	PartitionLeaders(ctx context.Context, topic string) (map[int32]Node, error)
 }
 
 // Versions names the server versions of a cluster.
@@ -88,7 +122,62 @@ type Versions struct {
 	ZooKeeper string `json:"zookeeper"`
 }
 
+// Backend makes clusters of one kind: the local backend's JVMs in network
+// namespaces, Docker containers. A backend is chosen by name and owns its
+// own options (BackendOptions), besides the Options every backend takes.
+type Backend interface {
+	// Name is what --backend calls it, e.g. "local".
+	Name() string
+	// Summary says in a line what the backend is.
+	Summary() string
+	// NewOptions returns the backend's own options at their defaults.
+	NewOptions() BackendOptions
+	// Preflight checks that this machine can run a cluster of o before
+	// anything is made: root, tools, the servers' distribution. Its
+	// errors say what to do.
+	Preflight(ctx context.Context, o Options) error
+	// Up brings a cluster up and returns it once it is healthy (see
+	// Cluster.WaitHealthy), or fails, having removed what it made.
+	Up(ctx context.Context, o Options) (Cluster, error)
+	// Status describes a run from another process; an empty id means the
+	// only run there is.
+	Status(ctx context.Context, id string) (Status, error)
+	// Exec runs a command on a node of a run, with the run's tools on its
+	// PATH, and returns its exit code.
+	Exec(ctx context.Context, id, node string, argv []string, o ExecOptions) (int, error)
+	// Down removes a run, also after its harness died; with an empty id,
+	// every run whose harness is dead, and live ones too when all is set.
+	Down(ctx context.Context, id string, all bool) (removed, live []string, err error)
+}
+
+// BackendOptions are a backend's own options.
+type BackendOptions interface {
+	// Flags binds the options to command-line flags.
+	Flags(fs *pflag.FlagSet)
+	// Validate checks the options; its errors name the flag and the fix.
+	Validate() error
+}
+
+// DecodeBackendOptions reads a backend's options as Options.Backend
+// records them, over the backend's defaults.
+func DecodeBackendOptions(b Backend, raw json.RawMessage) (BackendOptions, error) {
+	bo := b.NewOptions()
+	if len(raw) == 0 || string(raw) == "null" {
+		return bo, nil
+	}
+	if err := json.Unmarshal(raw, bo); err != nil {
+		return nil, err
+	}
+	return bo, nil
+}
+
+// ExecOptions are where a command run by Exec reads and writes.
+type ExecOptions struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
 // Timeouts used by the verbs when the caller gives no deadline.
 const (
-	defaultStopGrace = 30 * time.Second
+	DefaultStopGrace = 30 * time.Second
 )

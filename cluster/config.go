@@ -18,15 +18,18 @@ const (
 	kafkaPort      = 9092
 )
 
-// nodeSpec is everything that identifies a node before it runs.
-type nodeSpec struct {
+// NodeSpec is everything that identifies a node before it runs: the plan
+// every backend follows, so a node has the same name, id and address on
+// every backend.
+type NodeSpec struct {
 	Name string     `json:"name"`
 	Role Role       `json:"role"`
 	ID   int        `json:"id"`
 	Addr netip.Addr `json:"addr"`
 }
 
-func (s nodeSpec) clientAddr() string {
+// ClientAddr is where clients connect (host:port).
+func (s NodeSpec) ClientAddr() string {
 	port := zkClientPort
 	if s.Role == RoleKafka {
 		port = kafkaPort
@@ -38,34 +41,37 @@ func (s nodeSpec) clientAddr() string {
 // namespaces. The harness's side of the bridge is .1; ZooKeeper node i is
 // .10+i and broker i is .20+i.
 var (
-	runPrefix   = netip.MustParsePrefix("10.213.0.0/24")
-	harnessAddr = netip.MustParseAddr("10.213.0.1")
+	// RunPrefix is the run's network.
+	RunPrefix = netip.MustParsePrefix("10.213.0.0/24")
+	// HarnessAddr is where the harness and its clients connect from; no
+	// fault ever drops it.
+	HarnessAddr = netip.MustParseAddr("10.213.0.1")
 )
 
 // planNodes names and addresses the nodes: zk1..zkN, kafka1..kafkaM.
-func planNodes(zk, kafka int) []nodeSpec {
-	base := runPrefix.Addr().As4()
+func planNodes(zk, kafka int) []NodeSpec {
+	base := RunPrefix.Addr().As4()
 	at := func(host int) netip.Addr {
 		a := base
 		a[3] = byte(host)
 		return netip.AddrFrom4(a)
 	}
-	var specs []nodeSpec
+	var specs []NodeSpec
 	for i := 1; i <= zk; i++ {
-		specs = append(specs, nodeSpec{Name: fmt.Sprintf("zk%d", i), Role: RoleZooKeeper, ID: i, Addr: at(10 + i)})
+		specs = append(specs, NodeSpec{Name: fmt.Sprintf("zk%d", i), Role: RoleZooKeeper, ID: i, Addr: at(10 + i)})
 	}
 	for i := 1; i <= kafka; i++ {
-		specs = append(specs, nodeSpec{Name: fmt.Sprintf("kafka%d", i), Role: RoleKafka, ID: i, Addr: at(20 + i)})
+		specs = append(specs, NodeSpec{Name: fmt.Sprintf("kafka%d", i), Role: RoleKafka, ID: i, Addr: at(20 + i)})
 	}
 	return specs
 }
 
 // zkConnectString lists the ensemble's client addresses.
-func zkConnectString(specs []nodeSpec) string {
+func zkConnectString(specs []NodeSpec) string {
 	var addrs []string
 	for _, s := range specs {
 		if s.Role == RoleZooKeeper {
-			addrs = append(addrs, s.clientAddr())
+			addrs = append(addrs, s.ClientAddr())
 		}
 	}
 	return strings.Join(addrs, ",")
@@ -81,8 +87,8 @@ func renderProperties(header string, props map[string]string) string {
 	return b.String()
 }
 
-// zooCfg renders zoo.cfg for one ZooKeeper node of the ensemble.
-func zooCfg(self nodeSpec, specs []nodeSpec, dataDir string, o Options) string {
+// ZooCfg renders zoo.cfg for one ZooKeeper node of the ensemble.
+func ZooCfg(self NodeSpec, specs []NodeSpec, dataDir string, o Options) string {
 	props := map[string]string{
 		"tickTime":                  strconv.FormatInt(o.ZooKeeperTickTime.Milliseconds(), 10),
 		"initLimit":                 "10",
@@ -105,10 +111,10 @@ func zooCfg(self nodeSpec, specs []nodeSpec, dataDir string, o Options) string {
 	return renderProperties("zoo.cfg for "+self.Name+", written by faultline", props)
 }
 
-// kafkaProperties renders server.properties for one broker. Replication
+// KafkaProperties renders server.properties for one broker. Replication
 // defaults follow the cluster size: factor 3 and min ISR 2 on three or more
 // brokers, less on smaller clusters so that topics can be made at all.
-func kafkaProperties(self nodeSpec, specs []nodeSpec, logDir string, o Options) string {
+func KafkaProperties(self NodeSpec, specs []NodeSpec, logDir string, o Options) string {
 	brokers := 0
 	for _, s := range specs {
 		if s.Role == RoleKafka {
@@ -119,8 +125,8 @@ func kafkaProperties(self nodeSpec, specs []nodeSpec, logDir string, o Options) 
 	minISR := strconv.Itoa(min(2, brokers))
 	props := map[string]string{
 		"broker.id":                                strconv.Itoa(self.ID),
-		"listeners":                                "PLAINTEXT://" + self.clientAddr(),
-		"advertised.listeners":                     "PLAINTEXT://" + self.clientAddr(),
+		"listeners":                                "PLAINTEXT://" + self.ClientAddr(),
+		"advertised.listeners":                     "PLAINTEXT://" + self.ClientAddr(),
 		"log.dirs":                                 logDir,
 		"zookeeper.connect":                        zkConnectString(specs),
 		"zookeeper.session.timeout.ms":             strconv.FormatInt(o.KafkaZooKeeperSessionTimeout.Milliseconds(), 10),
@@ -147,9 +153,9 @@ func kafkaProperties(self nodeSpec, specs []nodeSpec, logDir string, o Options) 
 	return renderProperties("server.properties for "+self.Name+", written by faultline", props)
 }
 
-// log4jProperties sends every logger to standard output, which the harness
+// Log4jProperties sends every logger to standard output, which the harness
 // writes to the node's log file: one file per node holds all it said.
-const log4jProperties = `# written by faultline
+const Log4jProperties = `# written by faultline
 log4j.rootLogger=INFO, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
 log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
@@ -162,9 +168,9 @@ log4j.logger.kafka.log.LogCleaner=WARN
 log4j.logger.state.change.logger=INFO
 `
 
-// jvmArgs is the java command line of a node: small heaps and few threads,
+// JVMArgs is the java command line of a node: small heaps and few threads,
 // because six JVMs share two cores.
-func jvmArgs(spec nodeSpec, heapMB int, classpath, configFile, log4jFile string) []string {
+func JVMArgs(spec NodeSpec, heapMB int, classpath, configFile, log4jFile string) []string {
 	heap := fmt.Sprintf("%dm", heapMB)
 	args := []string{
 		"-Xms" + heap, "-Xmx" + heap,
@@ -186,19 +192,9 @@ func jvmArgs(spec nodeSpec, heapMB int, classpath, configFile, log4jFile string)
 	return args
 }
 
-// PlannedNode is a node a cluster with the given options will have.
-type PlannedNode struct {
-	Name string
-	Role Role
-}
-
 // PlanNodes lists the nodes a cluster with options o will have, before it
-// exists: for validating options that name nodes.
-func PlanNodes(o Options) []PlannedNode {
+// exists: the same on every backend.
+func PlanNodes(o Options) []NodeSpec {
 	o = o.Defaults()
-	var out []PlannedNode
-	for _, s := range planNodes(o.ZooKeeperNodes, o.KafkaNodes) {
-		out = append(out, PlannedNode{Name: s.Name, Role: s.Role})
-	}
-	return out
+	return planNodes(o.ZooKeeperNodes, o.KafkaNodes)
 }

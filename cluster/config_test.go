@@ -37,7 +37,7 @@ func TestPlanNodes(t *testing.T) {
 		if got := s.Name + " " + s.Addr.String(); got != want[i] {
 			t.Errorf("node %d = %s, want %s", i, got, want[i])
 		}
-		if !runPrefix.Contains(s.Addr) || s.Addr == harnessAddr {
+		if !RunPrefix.Contains(s.Addr) || s.Addr == HarnessAddr {
 			t.Errorf("%s has address %s outside the run's network or on the harness's", s.Name, s.Addr)
 		}
 	}
@@ -54,7 +54,7 @@ func TestPlanNodes(t *testing.T) {
 func TestZooCfg(t *testing.T) {
 	o := Options{ZooKeeperConfig: map[string]string{"syncLimit": "2"}}.Defaults()
 	specs := planNodes(3, 1)
-	p := props(t, zooCfg(specs[1], specs, "/d/zk2/data", o))
+	p := props(t, ZooCfg(specs[1], specs, "/d/zk2/data", o))
 	want := map[string]string{
 		"dataDir":           "/d/zk2/data",
 		"clientPort":        "2181",
@@ -80,7 +80,7 @@ func TestZooCfg(t *testing.T) {
 func TestKafkaProperties(t *testing.T) {
 	o := Options{KafkaConfig: map[string]string{"num.io.threads": "2"}}.Defaults()
 	specs := planNodes(3, 3)
-	p := props(t, kafkaProperties(specs[4], specs, "/d/kafka2/data", o))
+	p := props(t, KafkaProperties(specs[4], specs, "/d/kafka2/data", o))
 	want := map[string]string{
 		"broker.id":                        "2",
 		"listeners":                        "PLAINTEXT://10.213.0.22:9092",
@@ -103,7 +103,7 @@ func TestKafkaProperties(t *testing.T) {
 	}
 	// One broker cannot replicate three times: the defaults shrink.
 	small := planNodes(1, 1)
-	p = props(t, kafkaProperties(small[1], small, "/d", o))
+	p = props(t, KafkaProperties(small[1], small, "/d", o))
 	if p["default.replication.factor"] != "1" || p["min.insync.replicas"] != "1" || p["offsets.topic.replication.factor"] != "1" {
 		t.Errorf("one broker: rf %s, min ISR %s, offsets rf %s; want 1, 1, 1",
 			p["default.replication.factor"], p["min.insync.replicas"], p["offsets.topic.replication.factor"])
@@ -112,13 +112,13 @@ func TestKafkaProperties(t *testing.T) {
 
 func TestJVMArgs(t *testing.T) {
 	specs := planNodes(1, 1)
-	zk := strings.Join(jvmArgs(specs[0], 128, "/a.jar:/b.jar", "/c/zoo.cfg", "/c/log4j.properties"), " ")
+	zk := strings.Join(JVMArgs(specs[0], 128, "/a.jar:/b.jar", "/c/zoo.cfg", "/c/log4j.properties"), " ")
 	for _, want := range []string{"-Xmx128m", "-Xms128m", "-cp /a.jar:/b.jar", "-Dlog4j.configuration=file:/c/log4j.properties", "org.apache.zookeeper.server.quorum.QuorumPeerMain /c/zoo.cfg"} {
 		if !strings.Contains(zk, want) {
 			t.Errorf("ZooKeeper args %q lack %q", zk, want)
 		}
 	}
-	kafka := jvmArgs(specs[1], 320, "/a.jar", "/c/server.properties", "/c/log4j.properties")
+	kafka := JVMArgs(specs[1], 320, "/a.jar", "/c/server.properties", "/c/log4j.properties")
 	if n := len(kafka); kafka[n-2] != "kafka.Kafka" || kafka[n-1] != "/c/server.properties" {
 		t.Errorf("Kafka args end %v, want kafka.Kafka /c/server.properties", kafka[n-2:])
 	}
@@ -174,7 +174,8 @@ func TestOptionsValidate(t *testing.T) {
 		{Options{KafkaVersion: "4.1.0"}, "no ZooKeeper mode"},
 		{Options{KafkaVersion: "3.9"}, "is not a version"},
 		{Options{ZooKeeperVersion: "x"}, "is not a version"},
-		{Options{KafkaHeapMB: 10}, "heap too small"},
+		{Options{KafkaHeapMB: 10}, "--kafka-heap 10 is out of range"},
+		{Options{ZooKeeperHeapMB: 10}, "--zk-heap 10 is out of range"},
 		{Options{StartTimeout: time.Millisecond}, "too short"},
 	}
 	for _, b := range bad {
@@ -182,17 +183,5 @@ func TestOptionsValidate(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), b.want) {
 			t.Errorf("%+v: error %v, want one saying %q", b.o, err, b.want)
 		}
-	}
-}
-
-func TestToolScript(t *testing.T) {
-	s := toolScript("zkCli", tools["zkCli"], "/usr/bin/java", "/a.jar")
-	for _, want := range []string{"#!/bin/sh", "FAULTLINE_ZK_CONNECT", "org.apache.zookeeper.ZooKeeperMain", `"$@"`} {
-		if !strings.Contains(s, want) {
-			t.Errorf("zkCli script lacks %q:\n%s", want, s)
-		}
-	}
-	if s := toolScript("kafka-topics", tools["kafka-topics"], "/usr/bin/java", "/a.jar"); !strings.Contains(s, "--bootstrap-server") {
-		t.Errorf("kafka-topics does not default its bootstrap server:\n%s", s)
 	}
 }

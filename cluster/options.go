@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,10 +15,18 @@ import (
 // MaxNodesPerRole bounds --zk-nodes and --kafka-nodes.
 const MaxNodesPerRole = 9
 
+// DefaultBackend is the backend used unless --backend names another.
+const DefaultBackend = "local"
+
 // Options describe a cluster to bring up. The zero value of a field means its
 // default; Defaults fills them in and Validate checks them. Options are plain
 // data so that a run can record them in its test.json.
 type Options struct {
+	// Backend names the backend that runs the nodes (default "local").
+	Backend string `json:"backend"`
+	// BackendOptions are the backend's own options, as the backend
+	// encodes them (see Backend.NewOptions); empty means its defaults.
+	BackendOptions json.RawMessage `json:"backend_options,omitempty"`
 	// ZooKeeperNodes is the ensemble size, 1 to 9 (default 3).
 	ZooKeeperNodes int `json:"zookeeper_nodes"`
 	// KafkaNodes is the number of brokers, 1 to 9 (default 3).
@@ -34,6 +43,9 @@ type Options struct {
 	Dir string `json:"dir,omitempty"`
 	// KeepDir keeps Dir at Close even when it was made for the run.
 	KeepDir bool `json:"keep_dir,omitempty"`
+	// KeepData keeps the nodes' data in Dir at Close; by default only
+	// their configs and logs stay.
+	KeepData bool `json:"keep_data,omitempty"`
 	// CacheDir holds the fetched server distributions (default
 	// $XDG_CACHE_HOME/faultline, else ~/.cache/faultline).
 	CacheDir string `json:"cache_dir,omitempty"`
@@ -60,6 +72,9 @@ type Options struct {
 
 // Defaults returns o with every unset field given its default.
 func (o Options) Defaults() Options {
+	if o.Backend == "" {
+		o.Backend = DefaultBackend
+	}
 	if o.ZooKeeperNodes == 0 {
 		o.ZooKeeperNodes = 3
 	}
@@ -115,8 +130,11 @@ func (o Options) Validate() error {
 	if !versionPattern.MatchString(o.ZooKeeperVersion) {
 		return fmt.Errorf("--zookeeper-version %q is not a version: give one like %s", o.ZooKeeperVersion, DefaultZooKeeperVersion)
 	}
-	if o.ZooKeeperHeapMB < 32 || o.KafkaHeapMB < 64 {
-		return fmt.Errorf("heap too small (ZooKeeper %d MiB, Kafka %d MiB): give ZooKeeper at least 32 and Kafka at least 64", o.ZooKeeperHeapMB, o.KafkaHeapMB)
+	if o.ZooKeeperHeapMB < 32 || o.ZooKeeperHeapMB > 65536 {
+		return fmt.Errorf("--zk-heap %d is out of range: give 32 to 65536 MiB", o.ZooKeeperHeapMB)
+	}
+	if o.KafkaHeapMB < 64 || o.KafkaHeapMB > 65536 {
+		return fmt.Errorf("--kafka-heap %d is out of range: give 64 to 65536 MiB", o.KafkaHeapMB)
 	}
 	if o.StartTimeout < time.Second {
 		return fmt.Errorf("--start-timeout %s is too short: give at least 1s", o.StartTimeout)

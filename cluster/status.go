@@ -182,31 +182,44 @@ func CallZK[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 	}
 }
 
-// queryStatus asks every node of a run what it is doing. zkConn may be nil:
-// then broker registration and the controller are not known.
-func queryStatus(ctx context.Context, runID string, nodes []nodeState, dial DialFunc, zkConn *zk.Conn) Status {
+// NodeProcess is what a backend knows of a node's server process.
+type NodeProcess struct {
+	NodeSpec
+	// PID is the server's process id where the backend has one, else 0.
+	PID int
+	// Process is running, paused or down.
+	Process string
+}
+
+// The states of NodeProcess.Process.
+const (
+	ProcessRunning = "running"
+	ProcessPaused  = "paused"
+	ProcessDown    = "down"
+)
+
+// QueryStatus asks every node of a run what it is doing; the backend says
+// what each node's process is doing. zkConn may be nil: then broker
+// registration and the controller are not known.
+func QueryStatus(ctx context.Context, runID string, nodes []NodeProcess, dial DialFunc, zkConn *zk.Conn) Status {
 	st := Status{Run: runID, Controller: -1}
 	for _, n := range nodes {
-		ns := NodeStatus{Name: n.Name, Role: n.Role, Addr: n.Addr.String(), ClientAddr: n.clientAddr(), Process: "down"}
-		if sameProcess(n.PID, n.PIDStart) {
-			ns.PID = n.PID
-			ns.Process = "running"
-			if ps, err := readProcStat(n.PID); err == nil && ps.State == 'T' {
-				ns.Process = "paused"
-			}
+		ns := NodeStatus{Name: n.Name, Role: n.Role, Addr: n.Addr.String(), ClientAddr: n.ClientAddr(), Process: n.Process, PID: n.PID}
+		if ns.Process == "" {
+			ns.Process = ProcessDown
 		}
 		switch {
 		case ns.Process != "running":
 			ns.Error = "process " + ns.Process
 		case n.Role == RoleZooKeeper:
-			if mode, err := ZooKeeperMode(ctx, dial, n.clientAddr()); err != nil {
+			if mode, err := ZooKeeperMode(ctx, dial, n.ClientAddr()); err != nil {
 				ns.Error = err.Error()
 			} else {
 				ns.Mode = mode
 			}
 		case n.Role == RoleKafka:
 			// A broker registers before it accepts requests.
-			if err := probePort(ctx, dial, n.clientAddr()); err != nil {
+			if err := probePort(ctx, dial, n.ClientAddr()); err != nil {
 				ns.Error = err.Error()
 			} else {
 				ns.Listening = true

@@ -25,6 +25,9 @@ func (p Process) Validate() error {
 	return nil
 }
 
+// IsClient reports whether p is a client process, not the nemesis.
+func (p Process) IsClient() bool { return p >= 0 }
+
 // String returns "nemesis" or the process number.
 func (p Process) String() string {
 	if p == Nemesis {

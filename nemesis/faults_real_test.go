@@ -3,16 +3,15 @@ package nemesis
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/faultline/faultline/cluster"
+	"github.com/faultline/faultline/cluster/local"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/internal/realtest"
+	"github.com/faultline/faultline/netfault"
 	"github.com/go-zookeeper/zk"
 )
 
@@ -23,7 +22,7 @@ func realCluster(t *testing.T) cluster.Cluster {
 	realtest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	c, err := cluster.NewLocal(ctx, cluster.Options{})
+	c, err := local.Backend{}.Up(ctx, cluster.Options{})
 	if err != nil {
 		t.Fatalf("bring the cluster up: %v", err)
 	}
@@ -33,14 +32,6 @@ func realCluster(t *testing.T) cluster.Cluster {
 		_ = c.Close(ctx)
 	})
 	return c
-}
-
-func nets(c cluster.Cluster) []NodeNet {
-	var out []NodeNet
-	for _, n := range c.Nodes() {
-		out = append(out, NodeNet{Name: n.Name(), Addr: n.Addr(), NetNSPath: n.NetNSPath()})
-	}
-	return out
 }
 
 func healthy(t *testing.T, c cluster.Cluster, d time.Duration) {
@@ -56,24 +47,28 @@ func healthy(t *testing.T, c cluster.Cluster, d time.Duration) {
 func TestFaultsOnARealCluster(t *testing.T) {
 	c := realCluster(t)
 	ctx := context.Background()
-	all := nodeNames(Infos(c))
+	env := &Env{Cluster: c, Options: Options{}.Defaults(), Seed: 1}
 
 	t.Run("isolating the ZooKeeper leader", func(t *testing.T) {
-		leader, err := ZooKeeperLeader(ctx, c)
+		old, err := c.ZooKeeperLeader(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := ApplyGrudge(ctx, nets(c), Isolate(all, leader)); err != nil {
+		p := &partitionFault{}
+		did, err := p.Start(ctx, env, Step{Kind: KindPartition, Shape: ShapeZKLeader})
+		if err != nil {
 			t.Fatal(err)
 		}
-		old, _ := c.Node(leader)
+		if g := did.(map[string]any)["drops"].(Grudge); len(g[old.Name()]) != len(c.Nodes())-1 {
+			t.Errorf("zk-leader isolated %v, want %s cut off from every other node", g, old.Name())
+		}
 		realtest.Eventually(t, 60*time.Second, "the isolated leader stops serving and the majority elects another", func() (bool, string) {
 			mode, err := cluster.ZooKeeperMode(ctx, c.Dial, old.ClientAddr())
-			now, lerr := ZooKeeperLeader(ctx, c)
-			return mode != "leader" && mode != "follower" && lerr == nil && now != leader,
-				fmt.Sprintf("old leader %s: %q %v; leader now %q %v", leader, mode, err, now, lerr)
+			now, lerr := c.ZooKeeperLeader(ctx)
+			return mode != "leader" && mode != "follower" && lerr == nil && now.Name() != old.Name(),
+				fmt.Sprintf("old leader %s: %q %v; leader now %v %v", old.Name(), mode, err, now, lerr)
 		})
-		if err := HealPartitions(ctx, nets(c)); err != nil {
+		if _, err := p.Heal(ctx, env); err != nil {
 			t.Fatal(err)
 		}
 		healthy(t, c, 90*time.Second)
@@ -107,14 +102,14 @@ func TestFaultsOnARealCluster(t *testing.T) {
 		if n := registered(); n != 3 {
 			t.Fatalf("%d brokers registered before the partition", n)
 		}
-		if err := ApplyGrudge(ctx, nets(c), Split([][]string{zks, brokers})); err != nil {
+		if err := applyGrudge(ctx, c, Split([][]string{zks, brokers})); err != nil {
 			t.Fatal(err)
 		}
 		realtest.Eventually(t, 60*time.Second, "registrations disappear", func() (bool, string) {
 			n := registered()
 			return n == 0, strconv.Itoa(n) + " registered"
 		})
-		if err := HealPartitions(ctx, nets(c)); err != nil {
+		if err := applyGrudge(ctx, c, nil); err != nil {
 			t.Fatal(err)
 		}
 		realtest.Eventually(t, 90*time.Second, "registrations come back", func() (bool, string) {
@@ -140,11 +135,13 @@ func TestFaultsOnARealCluster(t *testing.T) {
 			return best
 		}
 		before := rtt()
-		p := Packet{Behaviours: PacketDelay, Delay: 100 * time.Millisecond, Jitter: time.Millisecond}.Defaults()
-		n := NodeNet{Name: kafka1.Name(), Addr: kafka1.Addr(), NetNSPath: kafka1.NetNSPath()}
-		via, heal := shapePackets(ctx, t, n, p)
+		p := netfault.Packet{Behaviours: netfault.PacketDelay, Delay: 100 * time.Millisecond, Jitter: time.Millisecond}.Defaults()
+		via, err := kafka1.Network().ShapePackets(ctx, p, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
 		during := rtt()
-		if err := heal(ctx); err != nil {
+		if err := kafka1.Network().ClearPackets(ctx); err != nil {
 			t.Fatal(err)
 		}
 		after := rtt()
@@ -159,12 +156,12 @@ func TestFaultsOnARealCluster(t *testing.T) {
 
 	t.Run("a schedule of kills and pauses, recorded and healed", func(t *testing.T) {
 		o := Options{Kinds: []Kind{KindKill, KindPause}, Interval: 2 * time.Second, Target: TargetOne}.Defaults()
-		steps, err := Plan(o, Infos(c), 11, 10*time.Second)
+		steps, err := Plan(o, infosOf(c), 11, 10*time.Second, Builtin())
 		if err != nil {
 			t.Fatal(err)
 		}
 		rec := &memRecorder{}
-		nem := New(c, rec, steps, o.Packet, nil)
+		nem := New(&Env{Cluster: c, Options: o, Seed: 11}, Builtin(), rec, steps)
 		runCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		nem.Run(runCtx, time.Now())
@@ -191,49 +188,24 @@ func TestFaultsOnARealCluster(t *testing.T) {
 		if started < 2 {
 			t.Errorf("only %d faults started in 10s at a 2s interval", started)
 		}
-		for _, n := range c.Nodes() {
-			if !n.Running() {
-				t.Errorf("%s is not running after healing", n.Name())
-			}
-			b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(n.PID()), "stat"))
-			if st := string(b); len(st) > 0 && containsState(st, 'T') {
-				t.Errorf("%s is still paused after healing", n.Name())
+		st, err := c.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range st.Nodes {
+			if n.Process != cluster.ProcessRunning {
+				t.Errorf("%s is %s after healing", n.Name, n.Process)
 			}
 		}
 		healthy(t, c, 120*time.Second)
-		if len(nem.Windows()) != started {
-			t.Errorf("%d windows for %d faults", len(nem.Windows()), started)
-		}
 	})
 }
 
-// containsState reports whether a /proc/PID/stat line shows state s.
-func containsState(stat string, s byte) bool {
-	for i := len(stat) - 1; i >= 0; i-- {
-		if stat[i] == ')' {
-			return i+2 < len(stat) && stat[i+2] == s
-		}
+// infosOf describes a running cluster's nodes for planning.
+func infosOf(c cluster.Cluster) []NodeInfo {
+	var infos []NodeInfo
+	for _, n := range c.Nodes() {
+		infos = append(infos, NodeInfo{Name: n.Name(), Role: n.Role()})
 	}
-	return false
-}
-
-// memRecorder keeps ops in memory, stamping them like a history.Writer.
-type memRecorder struct {
-	mu  sync.Mutex
-	all []history.Op
-}
-
-func (m *memRecorder) Append(op history.Op) (history.Op, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	op.Index = int64(len(m.all))
-	op.Time = time.Now().UnixNano()
-	m.all = append(m.all, op)
-	return op, nil
-}
-
-func (m *memRecorder) ops() []history.Op {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]history.Op(nil), m.all...)
+	return infos
 }

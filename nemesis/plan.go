@@ -1,6 +1,7 @@
 package nemesis
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -8,46 +9,15 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/cluster"
+	"github.com/faultline/faultline/netfault"
 )
 
-// Kind is a kind of fault.
-type Kind string
-
-// The kinds of fault.
+// The kinds of fault faultline has (see Builtin).
 const (
 	KindPartition Kind = "partition"
 	KindKill      Kind = "kill"
 	KindPause     Kind = "pause"
 	KindPacket    Kind = "packet"
-)
-
-// AllKinds lists every kind, in the order --nemesis all means.
-var allKinds = []Kind{KindPartition, KindKill, KindPause, KindPacket}
-
-// Partition shapes.
-const (
-	ShapeOne             = "one"
-	ShapeHalves          = "halves"
-	ShapeMajoritiesRing  = "majorities-ring"
-	ShapeBridge          = "bridge"
-	ShapeZKLeader        = "zk-leader"
-	ShapeKafkaController = "kafka-controller"
-	ShapeKafkaLeader     = "kafka-leader"
-	ShapeZKKafka         = "zk-kafka"
-	ShapeGrudge          = "grudge"
-)
-
-var randomShapes = []string{ShapeOne, ShapeHalves, ShapeMajoritiesRing, ShapeBridge}
-
-// Kill and pause targets.
-const (
-	TargetOne             = "one"
-	TargetMinority        = "minority"
-	TargetMajority        = "majority"
-	TargetAll             = "all"
-	TargetZKLeader        = "zk-leader"
-	TargetKafkaController = "kafka-controller"
-	TargetKafkaLeader     = "kafka-leader"
 )
 
 // Options choose the faults of a test.
@@ -68,11 +38,11 @@ type Options struct {
 	// leading the most of the test topic's partitions), or a comma list of
 	// node names (default one).
 	Target string `json:"target,omitempty"`
-	// Roles restrict kill and pause targets to these roles (default both).
+	// Roles restrict kill, pause and packet targets to these roles (default both).
 	Roles []cluster.Role `json:"roles,omitempty"`
-	// Packet is the behaviour of packet faults (netem, or a PacketQueue on
-	// kernels without netem).
-	Packet Packet `json:"packet"`
+	// Packet is the behaviour of packet faults (netem, or a packet queue
+	// on kernels without netem).
+	Packet netfault.Packet `json:"packet"`
 }
 
 // Defaults fills in unset fields.
@@ -80,7 +50,7 @@ func (o Options) Defaults() Options {
 	if o.Interval == 0 {
 		o.Interval = 10 * time.Second
 	}
-	if o.Grudge != "" {
+	if o.Grudge != "" && o.Partition == "" {
 		o.Partition = ShapeGrudge
 	}
 	if o.Target == "" {
@@ -93,19 +63,20 @@ func (o Options) Defaults() Options {
 	return o
 }
 
-// ParseKinds reads --nemesis: a comma list of kinds, or none, or all.
-func ParseKinds(s string) ([]Kind, error) {
+// ParseKinds reads --nemesis: a comma list of the faults' kinds, or none,
+// or all.
+func ParseKinds(s string, faults []Fault) ([]Kind, error) {
 	switch strings.TrimSpace(s) {
 	case "", "none":
 		return nil, nil
 	case "all":
-		return slices.Clone(allKinds), nil
+		return Kinds(faults), nil
 	}
 	var kinds []Kind
 	for _, part := range strings.Split(s, ",") {
 		k := Kind(strings.TrimSpace(part))
-		if !slices.Contains(allKinds, k) {
-			return nil, fmt.Errorf("--nemesis %q: %q is not a fault: choose from partition, kill, pause, packet, or none, all", s, part)
+		if _, ok := faultOf(faults, k); !ok {
+			return nil, fmt.Errorf("--nemesis %q: %q is not a fault: choose from %s, or none, all", s, part, kindList(faults))
 		}
 		if !slices.Contains(kinds, k) {
 			kinds = append(kinds, k)
@@ -114,45 +85,90 @@ func ParseKinds(s string) ([]Kind, error) {
 	return kinds, nil
 }
 
-// Validate checks options after Defaults against the cluster's nodes.
-func (o Options) Validate(nodes []NodeInfo) error {
+func kindList(faults []Fault) string {
+	var names []string
+	for _, k := range Kinds(faults) {
+		names = append(names, string(k))
+	}
+	return strings.Join(names, ", ")
+}
+
+// ParseRoles reads --nemesis-roles: zk, kafka, or both (zk,kafka).
+func ParseRoles(s string) ([]cluster.Role, error) {
+	var roles []cluster.Role
+	for _, part := range strings.Split(s, ",") {
+		var add []cluster.Role
+		switch strings.TrimSpace(part) {
+		case "zk", "zookeeper":
+			add = []cluster.Role{cluster.RoleZooKeeper}
+		case "kafka":
+			add = []cluster.Role{cluster.RoleKafka}
+		case "both":
+			add = []cluster.Role{cluster.RoleZooKeeper, cluster.RoleKafka}
+		default:
+			return nil, fmt.Errorf("--nemesis-roles %q: %q is not a role: give zk, kafka or both", s, part)
+		}
+		for _, r := range add {
+			if !slices.Contains(roles, r) {
+				roles = append(roles, r)
+			}
+		}
+	}
+	return roles, nil
+}
+
+// Validate checks options after Defaults against the cluster's nodes:
+// each requested fault checks what it reads.
+func (o Options) Validate(nodes []NodeInfo, faults []Fault) error {
 	if len(o.Kinds) == 0 {
 		return nil
 	}
 	if o.Interval < 100*time.Millisecond {
 		return fmt.Errorf("--nemesis-interval %s is too short: give at least 100ms", o.Interval)
 	}
-	names := nodeNames(nodes)
-	switch o.Partition {
-	case "", ShapeOne, ShapeHalves, ShapeMajoritiesRing, ShapeBridge, ShapeZKLeader, ShapeKafkaController, ShapeKafkaLeader, ShapeZKKafka:
-	case ShapeGrudge:
-		if _, err := ParseGrudge(o.Grudge, names); err != nil {
-			return err
+	var errs []error
+	for _, k := range o.Kinds {
+		f, ok := faultOf(faults, k)
+		if !ok {
+			errs = append(errs, fmt.Errorf("--nemesis: %q is not a fault: choose from %s", k, kindList(faults)))
+			continue
 		}
-	default:
-		return fmt.Errorf("--partition %q is not a shape: choose one, halves, majorities-ring, bridge, zk-leader, kafka-controller, kafka-leader, zk-kafka, or give --grudge", o.Partition)
+		if err := f.Validate(o, nodes); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	switch o.Target {
-	case TargetOne, TargetMinority, TargetMajority, TargetAll, TargetZKLeader, TargetKafkaController, TargetKafkaLeader:
-	default:
-		for _, n := range strings.Split(o.Target, ",") {
-			if !slices.Contains(names, n) {
-				return fmt.Errorf("--targets %q: no node %q: choose one, minority, majority, all, zk-leader, kafka-controller, kafka-leader, or node names among %s", o.Target, n, strings.Join(names, ","))
+	return errors.Join(errs...)
+}
+
+// FlagsUsed lists the nemesis flags the requested kinds read, so that a
+// caller can refuse a flag no requested fault reads.
+func FlagsUsed(kinds []Kind, faults []Fault) []string {
+	var flags []string
+	for _, k := range kinds {
+		if f, ok := faultOf(faults, k); ok {
+			for _, fl := range f.Flags() {
+				if !slices.Contains(flags, fl) {
+					flags = append(flags, fl)
+				}
 			}
 		}
 	}
-	for _, r := range o.Roles {
-		if r != cluster.RoleZooKeeper && r != cluster.RoleKafka {
-			return fmt.Errorf("--nemesis-roles: %q is not a role: choose zk, kafka or both", r)
-		}
-	}
-	return o.Packet.Validate()
+	return flags
 }
 
 // NodeInfo is what planning knows of a node.
 type NodeInfo struct {
 	Name string
 	Role cluster.Role
+}
+
+// Infos describes nodes for planning.
+func Infos(specs []cluster.NodeSpec) []NodeInfo {
+	infos := make([]NodeInfo, len(specs))
+	for i, s := range specs {
+		infos[i] = NodeInfo{Name: s.Name, Role: s.Role}
+	}
+	return infos
 }
 
 func nodeNames(nodes []NodeInfo) []string {
@@ -169,111 +185,62 @@ func nodeNames(nodes []NodeInfo) []string {
 // runs, and the history records the node actually hit.
 type Step struct {
 	Kind  Kind          `json:"kind"`
-	Start time.Duration `json:"start"` // from the start of the workload
-	Stop  time.Duration `json:"stop"`
+	Start time.Duration `json:"start,omitempty"` // from the start of the workload
+	Stop  time.Duration `json:"stop,omitempty"`
 	// Shape is a partition's shape; Grudge its drawn grudge, unless the
 	// shape is resolved when the step runs.
 	Shape  string `json:"shape,omitempty"`
 	Grudge Grudge `json:"grudge,omitempty"`
-	// Target is a kill's or pause's target spec; Nodes the drawn nodes,
-	// unless the target is resolved when the step runs.
+	// Target is a kill's, pause's or packet fault's target spec; Nodes the
+	// drawn nodes, unless the target is resolved when the step runs.
 	Target string   `json:"target,omitempty"`
 	Nodes  []string `json:"nodes,omitempty"`
 }
 
 // Plan draws the schedule of faults for a run of the given length: after a
 // quiet Interval, a fault starts every 2·Interval and stops Interval after
-// its start. The same seed, options and nodes give the same schedule.
-func Plan(o Options, nodes []NodeInfo, seed uint64, length time.Duration) ([]Step, error) {
+// its start. Kinds come in rounds: each round is the requested kinds in a
+// drawn order, so every kind appears once there is room for a round. The
+// same seed, options and nodes give the same schedule. A requested kind
+// the schedule has no room for is an error: the run would claim faults it
+// never injected.
+func Plan(o Options, nodes []NodeInfo, seed uint64, length time.Duration, faults []Fault) ([]Step, error) {
 	if len(o.Kinds) == 0 {
 		return nil, nil
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x6e656d65736973)) // "nemesis"
 	var steps []Step
+	drawn := map[Kind]bool{}
+	var round []Kind
 	for start := o.Interval; start < length; start += 2 * o.Interval {
-		s := Step{Kind: o.Kinds[rng.IntN(len(o.Kinds))], Start: start, Stop: start + o.Interval}
-		switch s.Kind {
-		case KindPartition:
-			s.Shape = o.Partition
-			if s.Shape == "" {
-				s.Shape = randomShapes[rng.IntN(len(randomShapes))]
-			}
-			g, err := drawGrudge(s.Shape, o.Grudge, nodes, rng)
-			if err != nil {
-				return nil, err
-			}
-			s.Grudge = g
-		case KindKill, KindPause, KindPacket:
-			s.Target = o.Target
-			s.Nodes = drawTargets(o.Target, eligible(nodes, o.Roles), rng)
+		if len(round) == 0 {
+			round = slices.Clone(o.Kinds)
+			rng.Shuffle(len(round), func(i, j int) { round[i], round[j] = round[j], round[i] })
 		}
+		kind := round[0]
+		round = round[1:]
+		f, ok := faultOf(faults, kind)
+		if !ok {
+			return nil, fmt.Errorf("--nemesis: %q is not a fault: choose from %s", kind, kindList(faults))
+		}
+		s, err := f.Draw(o, nodes, rng)
+		if err != nil {
+			return nil, err
+		}
+		s.Kind, s.Start, s.Stop = kind, start, start+o.Interval
 		steps = append(steps, s)
+		drawn[kind] = true
+	}
+	var missing []string
+	for _, k := range o.Kinds {
+		if !drawn[k] {
+			missing = append(missing, string(k))
+		}
+	}
+	if len(missing) > 0 {
+		first := o.Interval
+		return nil, fmt.Errorf("the schedule has no %s fault: with --nemesis-interval %s a fault starts at %s and every %s after, and --time-limit %s leaves room for %d; run longer, shorten --nemesis-interval, or drop the kind",
+			strings.Join(missing, " or "), o.Interval, first, 2*o.Interval, length, len(steps))
 	}
 	return steps, nil
-}
-
-// drawGrudge draws a random shape's grudge; shapes resolved at run time
-// (zk-leader, kafka-controller) get none.
-func drawGrudge(shape, spec string, nodes []NodeInfo, rng *rand.Rand) (Grudge, error) {
-	names := nodeNames(nodes)
-	switch shape {
-	case ShapeOne:
-		return IsolateOne(names, rng), nil
-	case ShapeHalves:
-		return Halves(names, rng), nil
-	case ShapeMajoritiesRing:
-		return MajoritiesRing(names, rng), nil
-	case ShapeBridge:
-		return Bridge(names, rng), nil
-	case ShapeZKKafka:
-		var zks, brokers []string
-		for _, n := range nodes {
-			if n.Role == cluster.RoleZooKeeper {
-				zks = append(zks, n.Name)
-			} else {
-				brokers = append(brokers, n.Name)
-			}
-		}
-		return Split([][]string{zks, brokers}), nil
-	case ShapeGrudge:
-		return ParseGrudge(spec, names)
-	}
-	return nil, nil
-}
-
-// eligible lists the names of the nodes whose role is among roles.
-func eligible(nodes []NodeInfo, roles []cluster.Role) []string {
-	var names []string
-	for _, n := range nodes {
-		if slices.Contains(roles, n.Role) {
-			names = append(names, n.Name)
-		}
-	}
-	return names
-}
-
-// drawTargets draws the nodes of a random target spec; role-resolved specs
-// draw none; a list of names is itself.
-func drawTargets(target string, names []string, rng *rand.Rand) []string {
-	shuffled := slices.Clone(names)
-	rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
-	var n int
-	switch target {
-	case TargetOne:
-		n = 1
-	case TargetMinority:
-		n = (len(names) - 1) / 2
-		n = max(n, 1)
-	case TargetMajority:
-		n = len(names)/2 + 1
-	case TargetAll:
-		n = len(names)
-	case TargetZKLeader, TargetKafkaController, TargetKafkaLeader:
-		return nil
-	default:
-		return strings.Split(target, ",")
-	}
-	picked := shuffled[:min(n, len(shuffled))]
-	slices.Sort(picked)
-	return picked
 }

@@ -31,8 +31,8 @@ func ValidTestName(name string) error {
 	return nil
 }
 
-// CreateRun makes store/<test>/<start>/ and points store/latest (and
-// store/<test>/latest) at it.
+// CreateRun makes store/<test>/<start>/. MarkLatest points the latest
+// links at it once the run has something to show.
 func CreateRun(store, test string, start time.Time) (string, error) {
 	if err := ValidTestName(test); err != nil {
 		return "", err
@@ -59,13 +59,30 @@ func CreateRun(store, test string, start time.Time) (string, error) {
 		stamp = fmt.Sprintf("%s-%d", start.UTC().Format(timeLayout), i)
 		dir = filepath.Join(store, test, stamp)
 	}
-	if err := relink(filepath.Join(store, "latest"), filepath.Join(test, stamp)); err != nil {
-		return "", err
-	}
-	if err := relink(filepath.Join(store, test, "latest"), stamp); err != nil {
-		return "", err
-	}
 	return dir, nil
+}
+
+// MarkLatest points store/latest and store/<test>/latest at a run's
+// directory, made by CreateRun.
+func MarkLatest(dir string) error {
+	stamp := filepath.Base(dir)
+	testDir := filepath.Dir(dir)
+	store := filepath.Dir(testDir)
+	if err := relink(filepath.Join(store, "latest"), filepath.Join(filepath.Base(testDir), stamp)); err != nil {
+		return err
+	}
+	return relink(filepath.Join(testDir, "latest"), stamp)
+}
+
+// RemoveRun removes a run's directory that holds nothing worth keeping (the
+// run failed before anything ran), and the test's folder if that leaves it
+// empty. The latest links, which MarkLatest had not moved, stay.
+func RemoveRun(dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("remove the empty run %s: %w", dir, err)
+	}
+	_ = os.Remove(filepath.Dir(dir)) // only if empty
+	return nil
 }
 
 // relink points the symlink at link to target, replacing it atomically. The

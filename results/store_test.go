@@ -22,6 +22,15 @@ func TestCreateRunAndLocate(t *testing.T) {
 	if first == second || !strings.HasPrefix(filepath.Base(second), "20261125T030500") {
 		t.Errorf("runs %s and %s", first, second)
 	}
+	if _, err := os.Lstat(filepath.Join(store, "latest")); !os.IsNotExist(err) {
+		t.Errorf("latest exists before any run was marked: %v", err)
+	}
+	if err := MarkLatest(first); err != nil {
+		t.Fatal(err)
+	}
+	if err := MarkLatest(second); err != nil {
+		t.Fatal(err)
+	}
 	for _, link := range []string{filepath.Join(store, "latest"), filepath.Join(store, "zk-register", "latest")} {
 		if got, err := filepath.EvalSymlinks(link); err != nil || got != second {
 			t.Errorf("%s → %s (%v), want %s", link, got, err, second)
@@ -70,6 +79,9 @@ func TestCreateRunSameMillisecond(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			dirs[i], errs[i] = CreateRun(store, "zk-register", start)
+			if errs[i] == nil {
+				errs[i] = MarkLatest(dirs[i])
+			}
 		}()
 	}
 	wg.Wait()
@@ -90,5 +102,41 @@ func TestCreateRunSameMillisecond(t *testing.T) {
 	leftovers, _ := filepath.Glob(filepath.Join(store, "*.tmp*"))
 	if len(leftovers) > 0 {
 		t.Errorf("temporary links left: %v", leftovers)
+	}
+}
+
+// TestRemoveRunKeepsLatest: a run removed because nothing ran leaves the
+// latest links pointing at the run before.
+func TestRemoveRunKeepsLatest(t *testing.T) {
+	store := t.TempDir()
+	good, err := CreateRun(store, "t", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := MarkLatest(good); err != nil {
+		t.Fatal(err)
+	}
+	junk, err := CreateRun(store, "t", time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := RemoveRun(junk); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(junk); !os.IsNotExist(err) {
+		t.Errorf("%s left: %v", junk, err)
+	}
+	if got, err := filepath.EvalSymlinks(filepath.Join(store, "latest")); err != nil || got != good {
+		t.Errorf("latest → %s (%v), want %s", got, err, good)
+	}
+	only, err := CreateRun(store, "u", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := RemoveRun(only); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(store, "u")); !os.IsNotExist(err) {
+		t.Errorf("the test folder of a removed only run is left: %v", err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"unicode/utf8"
@@ -13,73 +12,26 @@ import (
 	"github.com/faultline/faultline/checker"
 )
 
-// maxAnomaliesShown bounds the anomalies a summary lists; results.json has all.
+// maxAnomaliesShown bounds the anomalies a summary lists per checker;
+// results.json has all.
 const maxAnomaliesShown = 5
 
-// PrintSummary writes what a person reads first: counts per f and outcome,
-// each checker's verdict, the anomalies with their ops, and the verdict.
-func PrintSummary(w io.Writer, r checker.Result, runDir string) {
-	leaves := leafResults(r)
-	for _, lr := range leaves {
-		if counts, ok := lr.Details["counts"].(map[string]map[string]int); ok {
-			printCounts(w, counts)
-			break
-		}
+// PrintSummary writes what a person reads first: the ops, each checker's
+// part of the verdict with what it found, and the verdict. A run prints
+// it at its end, and `faultline check` prints the same from the stored
+// files.
+func PrintSummary(w io.Writer, r Report, runDir string) {
+	if r.TimeLimit > 0 {
+		fmt.Fprintf(w, "%d ops in %s, %.0f ops/s, seed %d\n", r.Ops.InTimeLimit, r.TimeLimit, r.Ops.PerSecond, r.Seed)
 	}
-	if faults, ok := r.Details["faults"].(interface{ Lines() []string }); ok {
-		lines := faults.Lines()
-		fmt.Fprintf(w, "faults (%d):\n", len(lines))
-		for _, l := range lines {
-			fmt.Fprintln(w, "  "+l)
-		}
+	if len(r.Ops.ByF) > 0 {
+		printCounts(w, r.Ops.ByF)
 	}
-	for _, lr := range leaves {
-		line := fmt.Sprintf("%s: %s", lr.Checker, lr.Valid)
-		var extra []string
-		if k, ok := lr.Details["keys"]; ok {
-			extra = append(extra, fmt.Sprintf("%v keys", k))
-		}
-		if ms, ok := lr.Details["duration_ms"]; ok {
-			extra = append(extra, fmt.Sprintf("checked in %vms", ms))
-		}
-		if len(extra) > 0 {
-			line += " (" + strings.Join(extra, ", ") + ")"
-		}
-		fmt.Fprintln(w, line)
-		if found := anomalyCounts(lr.Details); found != "" {
-			fmt.Fprintln(w, "  found: "+found)
-		}
-		if u, ok := lr.Details["unseen"]; ok {
-			fmt.Fprintf(w, "  acknowledged sends never read: %v; info sends read after all (recovered): %v\n", u, lr.Details["recovered"])
-		}
-		for _, n := range lr.Notes {
-			fmt.Fprintln(w, "  note: "+n)
-		}
-		if lr.Error != "" {
-			fmt.Fprintln(w, "  error: "+lr.Error)
-		}
-		for i, a := range lr.Anomalies {
-			if i == maxAnomaliesShown {
-				fmt.Fprintf(w, "  ... and %d more anomalies in %s\n", len(lr.Anomalies)-i, ResultsFile)
-				break
-			}
-			where := ""
-			if a.Key != "" {
-				where = " on key " + a.Key
-			}
-			fmt.Fprintf(w, "  %s%s: %s\n", a.Kind, where, a.Message)
-			for _, op := range a.Ops {
-				fmt.Fprintf(w, "    %s\n", clip(op.String(), maxOpLine))
-			}
-		}
-		if files, ok := lr.Details["files"].([]string); ok && len(files) > 0 {
-			fmt.Fprintf(w, "  see %s\n", strings.Join(files, ", "))
-		}
+	for _, lr := range r.Checks.Leaves() {
+		printLeaf(w, lr)
 	}
-	if len(r.Results) > 0 {
-		for _, n := range r.Notes {
-			fmt.Fprintln(w, "note: "+n)
-		}
+	for _, n := range r.Notes {
+		fmt.Fprintln(w, "note: "+n)
 	}
 	verdict := map[checker.Validity]string{checker.Valid: "VALID", checker.Invalid: "INVALID", checker.Unknown: "UNKNOWN"}[r.Valid]
 	if runDir != "" {
@@ -89,23 +41,67 @@ func PrintSummary(w io.Writer, r checker.Result, runDir string) {
 	}
 }
 
-func leafResults(r checker.Result) []checker.Result {
-	if len(r.Results) == 0 {
-		return []checker.Result{r}
+// printLeaf renders one checker's part.
+func printLeaf(w io.Writer, lr checker.Result) {
+	var head string
+	var lines []string
+	if lr.Details != nil {
+		head, lines = lr.Details.Summary()
 	}
-	var out []checker.Result
-	for _, sub := range r.Results {
-		out = append(out, leafResults(sub)...)
+	if fd, ok := lr.Details.(*checker.FaultDetails); ok && len(fd.Kinds) == 0 && len(fd.Windows) == 0 && fd.Heal == nil && lr.Valid == checker.Valid {
+		return // no faults asked for, none happened: nothing to say
 	}
-	return out
+	var extra []string
+	if head != "" {
+		extra = append(extra, head)
+	}
+	line := fmt.Sprintf("%s: %s", lr.Checker, lr.Valid)
+	if len(extra) > 0 {
+		line += " (" + strings.Join(extra, ", ") + ")"
+	}
+	prefix := "  "
+	if lr.Advisory != "" {
+		line += " — a finding, not part of the verdict: " + lr.Advisory
+		prefix = "  finding: "
+	}
+	fmt.Fprintln(w, line)
+	for _, l := range lines {
+		fmt.Fprintln(w, "    "+l)
+	}
+	if found := anomalyCounts(lr.AnomalyCounts); found != "" {
+		fmt.Fprintln(w, "  found: "+found)
+	}
+	for _, n := range lr.Notes {
+		fmt.Fprintln(w, "  note: "+n)
+	}
+	if lr.Error != "" {
+		fmt.Fprintln(w, "  error: "+lr.Error)
+	}
+	for i, a := range lr.Anomalies {
+		if i == maxAnomaliesShown {
+			fmt.Fprintf(w, "  ... and %d more in %s\n", len(lr.Anomalies)-i, ResultsFile)
+			break
+		}
+		where := ""
+		if a.Key != "" {
+			where = " on key " + a.Key
+		}
+		fmt.Fprintf(w, "%s%s%s: %s\n", prefix, a.Kind, where, a.Message)
+		for _, op := range a.Ops {
+			fmt.Fprintf(w, "    %s\n", clip(op.String(), maxOpLine))
+		}
+	}
+	if len(lr.Files) > 0 {
+		fmt.Fprintf(w, "  see %s\n", strings.Join(lr.Files, ", "))
+	}
 }
 
-func printCounts(w io.Writer, counts map[string]map[string]int) {
+func printCounts(w io.Writer, counts map[string]checker.Counts) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "f\tok\tfail\tinfo\tincomplete\t")
 	for _, f := range slices.Sorted(maps.Keys(counts)) {
 		c := counts[f]
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", f, c["ok"], c["fail"], c["info"], c["incomplete"])
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", f, c.OK, c.Fail, c.Info, c.Incomplete)
 	}
 	tw.Flush()
 }
@@ -126,23 +122,14 @@ func clip(s string, n int) string {
 	return s[:cut] + " …"
 }
 
-// anomalyCounts renders a checker's per-kind anomaly counts, the nonzero
-// ones, e.g. "lost-write 14967, inconsistent-offsets 14990".
-func anomalyCounts(details map[string]any) string {
-	counts, ok := details["anomaly_counts"].(map[string]int)
-	if !ok {
-		return ""
-	}
-	kinds := make([]string, 0, len(counts))
-	for k, n := range counts {
-		if n > 0 {
-			kinds = append(kinds, k)
+// anomalyCounts renders per-kind anomaly counts, the nonzero ones, e.g.
+// "inconsistent-offsets 14990, lost-write 14967".
+func anomalyCounts(counts map[string]int) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
+		if counts[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
 		}
-	}
-	sort.Strings(kinds)
-	parts := make([]string, len(kinds))
-	for i, k := range kinds {
-		parts[i] = fmt.Sprintf("%s %d", k, counts[k])
 	}
 	return strings.Join(parts, ", ")
 }

@@ -21,12 +21,12 @@ func BenchmarkZKRegisterThroughput(b *testing.B) {
 		var ops, secs float64
 		for b.Loop() {
 			out, err := Run(context.Background(), Spec{
-				TimeLimit:      15 * time.Second,
-				Concurrency:    10,
-				Seed:           7,
-				Store:          b.TempDir(),
-				ZKRegister:     zkregister.Options{Reads: zkregister.ReadSync},
-				DiscardHistory: discard,
+				TimeLimit:       15 * time.Second,
+				Concurrency:     10,
+				Seed:            7,
+				Store:           b.TempDir(),
+				WorkloadOptions: &zkregister.Options{Reads: zkregister.ReadSync},
+				DiscardHistory:  discard,
 			})
 			if err != nil {
 				b.Fatal(err)
@@ -51,7 +51,7 @@ func BenchmarkKafkaQueueThroughput(b *testing.B) {
 		var sends, polls, secs float64
 		for b.Loop() {
 			out, err := Run(context.Background(), Spec{
-				Workload:       WorkloadKafkaQueue,
+				Workload:       "kafka-queue",
 				TimeLimit:      20 * time.Second,
 				Concurrency:    10,
 				Seed:           7,

@@ -180,3 +180,14 @@ func (in *interpreter) progress(phase string, limit time.Duration) Progress {
 	return Progress{Phase: phase, Elapsed: time.Since(in.began), Limit: limit,
 		OK: in.ok.Load(), Fail: in.fail.Load(), Info: in.info.Load()}
 }
+
+// completed returns the ops completed so far and their rate since the
+// workload began.
+func (in *interpreter) completed() (int64, float64) {
+	n := in.ok.Load() + in.fail.Load() + in.info.Load()
+	el := time.Since(in.began).Seconds()
+	if el <= 0 {
+		return n, 0
+	}
+	return n, float64(n) / el
+}

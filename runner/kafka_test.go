@@ -21,7 +21,7 @@ func runKafkaQueue(t *testing.T, spec Spec) Outcome {
 	realtest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	spec.Workload = WorkloadKafkaQueue
+	spec.Workload = "kafka-queue"
 	spec.Store = t.TempDir()
 	out, err := Run(ctx, spec)
 	if err != nil {
@@ -34,27 +34,13 @@ func runKafkaQueue(t *testing.T, spec Spec) Outcome {
 // queueResult finds the queue checker's result.
 func queueResult(t *testing.T, r checker.Result) checker.Result {
 	t.Helper()
-	for _, sub := range r.Results {
+	for _, sub := range r.Leaves() {
 		if sub.Checker == "queue" {
 			return sub
 		}
 	}
 	t.Fatalf("no queue result in %+v", r)
 	return checker.Result{}
-}
-
-// detailInt reads an integer figure of a result's details.
-func detailInt(t *testing.T, r checker.Result, key string) int {
-	t.Helper()
-	b, err := json.Marshal(r.Details[key])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	if err := json.Unmarshal(b, &n); err != nil {
-		t.Fatalf("details[%q] = %s, want an integer", key, b)
-	}
-	return n
 }
 
 // anomalyKinds lists the kinds of a result's anomalies.
@@ -76,9 +62,9 @@ func TestKafkaQueueUnderFaults(t *testing.T) {
 		Seed:        7,
 		Nemesis:     nemesis.Options{Kinds: []nemesis.Kind{nemesis.KindPartition, nemesis.KindKill}, Interval: 8 * time.Second},
 	})
-	q := queueResult(t, out.Result)
-	if out.Result.Valid != checker.Valid {
-		t.Fatalf("verdict %s, want valid; anomalies %v, notes %v (run in %s)", out.Result.Valid, anomalyKinds(q), q.Notes, out.Dir)
+	q := queueResult(t, out.Report.Checks)
+	if out.Report.Valid != checker.Valid {
+		t.Fatalf("verdict %s, want valid; anomalies %v, notes %v (run in %s)", out.Report.Valid, anomalyKinds(q), q.Notes, out.Dir)
 	}
 	if ok := out.OKByF["send"]; ok < 1000 {
 		t.Errorf("%d ok sends, want thousands", ok)
@@ -92,7 +78,7 @@ func TestKafkaQueueUnderFaults(t *testing.T) {
 	if faults < 3 {
 		t.Errorf("%d faults took effect, want at least 3", faults)
 	}
-	assertOfflineCheckAgrees(t, out, WorkloadKafkaQueue)
+	assertOfflineCheckAgrees(t, out)
 }
 
 // TestKafkaLeaderDataLoss reproduces Kafka's documented loss of
@@ -105,10 +91,10 @@ func TestKafkaQueueUnderFaults(t *testing.T) {
 func TestKafkaLeaderDataLoss(t *testing.T) {
 	spec := func(acks kafkaqueue.Acks) Spec {
 		return Spec{
-			TimeLimit:   40 * time.Second,
-			Concurrency: 10,
-			Seed:        1,
-			KafkaQueue:  kafkaqueue.Options{Acks: acks, MinISR: 2},
+			TimeLimit:       40 * time.Second,
+			Concurrency:     10,
+			Seed:            1,
+			WorkloadOptions: &kafkaqueue.Options{Acks: acks, MinISR: 2},
 			// One fault, from 15s to 30s: isolate the broker leading the
 			// most partitions.
 			Nemesis: nemesis.Options{Kinds: []nemesis.Kind{nemesis.KindPartition}, Partition: nemesis.ShapeKafkaLeader, Interval: 15 * time.Second},
@@ -116,10 +102,10 @@ func TestKafkaLeaderDataLoss(t *testing.T) {
 	}
 	t.Run("acks=leader", func(t *testing.T) {
 		out := runKafkaQueue(t, spec(kafkaqueue.AcksLeader))
-		q := queueResult(t, out.Result)
+		q := queueResult(t, out.Report.Checks)
 		kinds := anomalyKinds(q)
-		if out.Result.Valid != checker.Invalid || kinds["lost-write"] == 0 {
-			t.Fatalf("verdict %s with anomalies %v, want lost writes (run in %s)", out.Result.Valid, kinds, out.Dir)
+		if out.Report.Valid != checker.Invalid || kinds["lost-write"] == 0 {
+			t.Fatalf("verdict %s with anomalies %v, want lost writes (run in %s)", out.Report.Valid, kinds, out.Dir)
 		}
 		for _, a := range q.Anomalies {
 			if a.Kind == "lost-write" && (a.Key == "" || len(a.Ops) == 0 || a.Message == "") {
@@ -127,13 +113,13 @@ func TestKafkaLeaderDataLoss(t *testing.T) {
 			}
 		}
 		isolated := isolatedLeader(t, out.Dir)
-		t.Logf("isolated %s; %d lost writes; anomalies %v", isolated, detailInt(t, q, "lost"), kinds)
+		t.Logf("isolated %s; %d lost writes; anomalies %v", isolated, q.Details.(*checker.QueueDetails).Lost, kinds)
 	})
 	t.Run("acks=all", func(t *testing.T) {
 		out := runKafkaQueue(t, spec(kafkaqueue.AcksAll))
-		q := queueResult(t, out.Result)
-		if kinds := anomalyKinds(q); kinds["lost-write"] > 0 || out.Result.Valid != checker.Valid {
-			t.Fatalf("verdict %s with anomalies %v, want valid with no lost writes (run in %s)", out.Result.Valid, kinds, out.Dir)
+		q := queueResult(t, out.Report.Checks)
+		if kinds := anomalyKinds(q); kinds["lost-write"] > 0 || out.Report.Valid != checker.Valid {
+			t.Fatalf("verdict %s with anomalies %v, want valid with no lost writes (run in %s)", out.Report.Valid, kinds, out.Dir)
 		}
 		isolatedLeader(t, out.Dir)
 	})
@@ -181,16 +167,16 @@ func mustReadHistory(t *testing.T, dir string) []history.Op {
 // safe defaults keep every acknowledged message.
 func TestKafkaQueueSubscribeLeaderFaults(t *testing.T) {
 	out := runKafkaQueue(t, Spec{
-		TimeLimit:   45 * time.Second,
-		Concurrency: 10,
-		Seed:        3,
-		KafkaQueue:  kafkaqueue.Options{Consumer: kafkaqueue.ConsumerSubscribe},
+		TimeLimit:       45 * time.Second,
+		Concurrency:     10,
+		Seed:            3,
+		WorkloadOptions: &kafkaqueue.Options{Consumer: kafkaqueue.ConsumerSubscribe},
 		Nemesis: nemesis.Options{Kinds: []nemesis.Kind{nemesis.KindKill, nemesis.KindPause},
 			Target: nemesis.TargetKafkaLeader, Interval: 8 * time.Second},
 	})
-	q := queueResult(t, out.Result)
-	if out.Result.Valid != checker.Valid {
-		t.Fatalf("verdict %s, want valid; anomalies %v, notes %v (run in %s)", out.Result.Valid, anomalyKinds(q), q.Notes, out.Dir)
+	q := queueResult(t, out.Report.Checks)
+	if out.Report.Valid != checker.Valid {
+		t.Fatalf("verdict %s, want valid; anomalies %v, notes %v (run in %s)", out.Report.Valid, anomalyKinds(q), q.Notes, out.Dir)
 	}
 	if out.OKByF["poll"] == 0 || out.OKByF["send"] < 1000 {
 		t.Errorf("ok polls %d, ok sends %d: want both to have run", out.OKByF["poll"], out.OKByF["send"])

@@ -1,6 +1,6 @@
 package runner
 
-import "github.com/faultline/faultline/cluster"
+import "github.com/faultline/faultline/internal/nsutil"
 
 // The test binary starts clusters: keep namespace workers off its main thread.
-func init() { cluster.LockMainThread() }
+func init() { nsutil.LockMainThread() }

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,22 +12,25 @@ import (
 
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/cluster"
+	"github.com/faultline/faultline/cluster/backends"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/results"
 	"github.com/faultline/faultline/workloads"
-	"github.com/faultline/faultline/workloads/kafkaqueue"
-	"github.com/faultline/faultline/workloads/zkregister"
+	"github.com/faultline/faultline/workloads/registry"
 )
 
 // Outcome is what a test run produced.
 type Outcome struct {
-	// Dir is the run's directory in the store.
+	// Dir is the run's directory in the store ("" when the run failed
+	// before it made one, or removed it because nothing ran).
 	Dir string
-	// Result is the checkers' verdict (unset when the run failed before checking).
-	Result checker.Result
+	// Report is the verdict and everything behind it (zero when the run
+	// failed before checking, or recorded no history).
+	Report results.Report
 	// Ops counts completed client ops during the time limit, and
-	// OpsPerSecond their rate.
+	// OpsPerSecond their rate, as the workers counted them (also when the
+	// history is discarded).
 	Ops          int64
 	OpsPerSecond float64
 	// OKByF counts the ok client ops during the time limit per f, e.g.
@@ -34,29 +38,45 @@ type Outcome struct {
 	OKByF map[string]int64
 }
 
-// testRecord is the run's test.json: the spec and what the run found out.
-type testRecord struct {
-	Spec
-	Start    time.Time        `json:"start"`
-	Dir      string           `json:"dir"`
-	Versions cluster.Versions `json:"versions"`
-	Cluster  string           `json:"cluster_run,omitempty"`
-	Schedule []nemesis.Step   `json:"nemesis_schedule,omitempty"`
-}
-
 // Run runs one test. An error means the harness could not do its job; the
-// run's directory still holds what was recorded up to then.
+// run's directory still holds what was recorded up to then. A failure
+// before anything ran (a bad option, no root, no Java) leaves no run
+// directory behind and store/latest where it was.
 func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 	spec = spec.Defaults()
 	if err := spec.Validate(); err != nil {
 		return out, err
 	}
+	def, err := registry.Lookup(spec.Workload)
+	if err != nil {
+		return out, err
+	}
+	backend, err := backends.Get(spec.Cluster.Backend)
+	if err != nil {
+		return out, err
+	}
+	faults := spec.faults()
+	// The schedule comes first: one that cannot hold the faults asked for
+	// is an error before anything is made.
+	steps, err := nemesis.Plan(spec.Nemesis, nemesis.Infos(cluster.PlanNodes(spec.Cluster)), spec.Seed, spec.TimeLimit, faults)
+	if err != nil {
+		return out, err
+	}
+	if err := backend.Preflight(ctx, spec.Cluster); err != nil {
+		return out, err
+	}
+
 	start := time.Now()
 	dir, err := results.CreateRun(spec.Store, spec.Name, start)
 	if err != nil {
 		return out, err
 	}
-	out.Dir = dir
+	keep := false // set once something ran that is worth looking at
+	defer func() {
+		if !keep {
+			_ = results.RemoveRun(dir)
+		}
+	}()
 	logFile, err := os.Create(filepath.Join(dir, results.LogFile))
 	if err != nil {
 		return out, fmt.Errorf("create %s: %w", results.LogFile, err)
@@ -66,34 +86,33 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 		slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelDebug}),
 		spec.Logger.Handler(),
 	)).With("test", spec.Name)
-	rec := testRecord{Spec: spec, Start: start, Dir: dir}
-	if err := results.WriteJSON(filepath.Join(dir, results.TestFile), rec); err != nil {
+	rec := Record{Spec: spec, Start: start, Dir: dir, Schedule: steps}
+	if err := rec.write(); err != nil {
 		return out, err
 	}
-	log.Info("test starting", "dir", dir, "seed", spec.Seed, "workload", spec.Workload, "time_limit", spec.TimeLimit)
-
-	var hist recorder = discard{}
-	var histFile *history.Writer
-	if !spec.DiscardHistory {
-		if histFile, err = history.Create(filepath.Join(dir, results.HistoryFile), history.ClockSince(start)); err != nil {
-			return out, err
-		}
-		hist = histFile
-		defer func() {
-			if histFile != nil {
-				_ = histFile.Close()
-			}
-		}()
-	}
+	log.Debug("test starting", "dir", dir, "seed", spec.Seed, "workload", spec.Workload, "time_limit", spec.TimeLimit)
 
 	copts := spec.Cluster
 	copts.Dir, copts.KeepDir, copts.Logger = dir, true, log
-	c, err := cluster.NewLocal(ctx, copts)
+	c, err := backend.Up(ctx, copts)
 	if err != nil {
+		// Servers that would not start leave logs worth reading.
+		if _, ok := errors.AsType[*cluster.NodeError](err); ok && ctx.Err() == nil {
+			keep = true
+			return out, err
+		}
+		if ctx.Err() != nil {
+			return out, errors.New("interrupted while bringing the cluster up; what was made is removed")
+		}
 		return out, err
 	}
-	rec.Versions, rec.Cluster = c.Versions(), c.ID()
-	if err := results.WriteJSON(filepath.Join(dir, results.TestFile), rec); err != nil {
+	keep = true
+	out.Dir = dir
+	if err := results.MarkLatest(dir); err != nil {
+		log.Warn("could not point store/latest at the run", "err", err)
+	}
+	rec.Versions, rec.ClusterRun = c.Versions(), c.ID()
+	if err := rec.write(); err != nil {
 		log.Warn("could not record the server versions", "err", err)
 	}
 	tornDown := false
@@ -104,13 +123,7 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 		tornDown = true
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
-		err := c.Close(tctx)
-		if !spec.KeepData {
-			for _, n := range c.Nodes() {
-				_ = os.RemoveAll(n.DataDir())
-			}
-		}
-		return err
+		return c.Close(tctx)
 	}
 	defer func() {
 		if terr := teardown(); terr != nil && err == nil {
@@ -118,7 +131,7 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 		}
 	}()
 
-	w, err := newWorkload(c, spec, log)
+	w, err := def.New(workloads.Env{Cluster: c, Seed: spec.Seed, Concurrency: spec.Concurrency, Log: log}, spec.WorkloadOptions)
 	if err != nil {
 		return out, err
 	}
@@ -127,35 +140,47 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 		return out, err
 	}
 
-	steps, err := nemesis.Plan(spec.Nemesis, nemesis.Infos(c), spec.Seed, spec.TimeLimit)
-	if err != nil {
-		return out, err
+	// Time zero of the history, the fault schedule and the progress line:
+	// the workload's start.
+	began := time.Now()
+	rec.WorkloadStart = began
+	if err := rec.write(); err != nil {
+		log.Warn("could not record the workload's start", "err", err)
 	}
-	rec.Schedule = steps
-	if err := results.WriteJSON(filepath.Join(dir, results.TestFile), rec); err != nil {
-		log.Warn("could not record the nemesis schedule", "err", err)
+	var hist recorder = discard{}
+	var histFile *history.Writer
+	if !spec.DiscardHistory {
+		if histFile, err = history.Create(filepath.Join(dir, results.HistoryFile), history.ClockSince(began)); err != nil {
+			return out, err
+		}
+		hist = histFile
+		defer func() {
+			if histFile != nil {
+				_ = histFile.Close()
+			}
+		}()
 	}
-	nem := nemesis.New(c, hist, steps, spec.Nemesis.Packet, log)
-	nem.SetSeed(spec.Seed)
-	if t, ok := w.(interface{ Topic() string }); ok {
-		nem.SetKafkaTopic(t.Topic())
-	}
+	nem := nemesis.New(&nemesis.Env{Cluster: c, Options: spec.Nemesis, Topic: w.Topic(), Seed: spec.Seed, Log: log}, faults, hist, steps)
 
 	in := newInterpreter(w, hist, spec.Concurrency, spec.Rate)
+	in.began = began
 	runCtx, stopRun := context.WithTimeout(ctx, spec.TimeLimit)
 	defer stopRun()
-	began := time.Now()
-	in.began = began
 	nemesisDone := make(chan struct{})
 	go func() {
 		defer close(nemesisDone)
 		nem.Run(runCtx, began)
 	}()
-	stopProgress := reportProgress(runCtx, spec.Progress, in, spec.TimeLimit)
+	prog := startProgress(spec.Progress, in, spec.TimeLimit)
+	defer prog.stop()
 	runErr := in.run(runCtx)
 	stopRun()
 	<-nemesisDone
+	out.Ops, out.OpsPerSecond = in.completed()
+	out.OKByF = in.okCounts()
+
 	// Heal before anything else, even when the run failed or was interrupted.
+	prog.phase("healing")
 	healCtx, cancelHeal := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancelHeal()
 	if len(steps) > 0 {
@@ -163,12 +188,7 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 			log.Error("healing failed", "err", err)
 		}
 	}
-	faults := nem.Windows()
-	p := in.progress("done", spec.TimeLimit)
-	stopProgress(p)
-	out.Ops, out.OpsPerSecond = p.OK+p.Fail+p.Info, p.OpsPerSecond()
-	out.OKByF = in.okCounts()
-	log.Info("workload done", "ops", out.Ops, "ops_per_second", out.OpsPerSecond, "ok", p.OK, "fail", p.Fail, "info", p.Info)
+	log.Info("workload done", "ops", out.Ops, "ops_per_second", out.OpsPerSecond)
 	if runErr != nil {
 		return out, runErr
 	}
@@ -184,130 +204,74 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 	// A cluster that does not come back, or final reads that fail, still
 	// leave a history worth checking: check it, say why in the notes, and
 	// never call it valid.
-	var incomplete []string
+	prog.phase("waiting for the cluster")
 	healthyCtx, cancelHealthy := context.WithTimeout(finalCtx, 2*time.Minute)
 	herr := c.WaitHealthy(healthyCtx)
 	cancelHealthy()
 	if herr != nil {
 		log.Error("the cluster is not healthy after healing; trying the final reads anyway", "err", herr)
-		incomplete = append(incomplete, fmt.Sprintf("the cluster was not healthy within 2m of healing (%v); see faultline.log and the nodes' logs", herr))
+		rec.EndNotes = append(rec.EndNotes, fmt.Sprintf("the cluster was not healthy within 2m of healing (%v); see faultline.log and the nodes' logs", herr))
 	}
 	if ctx.Err() == nil && len(steps) > 0 {
+		prog.phase("quiet period")
 		log.Info("quiet period before the final reads", "for", spec.QuietPeriod)
 		select {
 		case <-finalCtx.Done():
 		case <-time.After(spec.QuietPeriod):
 		}
 	}
+	prog.phase("final reads")
 	if err := w.FinalReads(finalCtx, in); err != nil {
 		log.Error("final reads failed", "err", err)
-		incomplete = append(incomplete, fmt.Sprintf("the final reads did not finish: %v", err))
+		rec.EndNotes = append(rec.EndNotes, fmt.Sprintf("the final reads did not finish: %v", err))
 	}
 	if err := ctx.Err(); err != nil {
 		return out, fmt.Errorf("interrupted during the final reads; the history so far is in %s: check it with `faultline check %s`", dir, dir)
 	}
-	details := w.Details()
-	if len(faults) > 0 {
-		details["faults"] = faults
+	if b, err := json.Marshal(w.Details()); err == nil {
+		rec.WorkloadDetails = b
+	}
+	if err := rec.write(); err != nil {
+		return out, err
 	}
 	w.Close()
 	if err := histFile.Close(); err != nil {
 		return out, err
 	}
 	histFile = nil
+	prog.phase("tearing down")
 	if err := teardown(); err != nil {
 		log.Warn("teardown failed", "err", err)
 	}
 
+	prog.phase("checking")
 	log.Info("checking")
-	res, err := Check(ctx, filepath.Join(dir, results.HistoryFile), spec.Workload, details, checker.Options{OutDir: dir, Timeout: spec.CheckTimeout})
+	rep, err := CheckRun(ctx, rec, filepath.Join(dir, results.HistoryFile), checker.Options{Timeout: spec.CheckTimeout})
 	if err != nil {
 		return out, err
 	}
-	if len(incomplete) > 0 {
-		res.Notes = append(res.Notes, incomplete...)
-		if res.Valid == checker.Valid {
-			res.Valid = checker.Unknown
-			res.Notes = append(res.Notes, "valid as far as recorded, but unknown: the end of the test did not go as planned")
-		}
-	}
-	out.Result = res
-	if err := results.WriteJSON(filepath.Join(dir, results.ResultsFile), res); err != nil {
+	if err := results.WriteFiles(dir, &rep); err != nil {
 		return out, err
 	}
-	log.Info("test done", "valid", res.Valid.String())
+	prog.stop()
+	out.Report = rep
+	log.Info("test done", "valid", rep.Valid.String())
 	return out, nil
 }
 
-func newWorkload(c cluster.Cluster, spec Spec, log *slog.Logger) (workloads.Workload, error) {
-	switch spec.Workload {
-	case WorkloadZKRegister:
-		return zkregister.New(c, spec.ZKRegister, spec.Seed, log)
-	case WorkloadKafkaQueue:
-		return kafkaqueue.New(c, spec.KafkaQueue, spec.Seed, spec.Concurrency, log)
-	}
-	return nil, fmt.Errorf("no workload %q", spec.Workload)
-}
-
-// Check runs a workload's checkers on a stored history. details (the
-// workload's, e.g. its read mode) are added to the result.
-func Check(ctx context.Context, historyPath, workload string, details map[string]any, opts checker.Options) (checker.Result, error) {
-	ops, err := history.ReadFile(historyPath)
-	var note string
-	if errors.Is(err, history.ErrTruncatedTail) {
-		// A crashed run's partial last line: check what is whole.
-		note, err = fmt.Sprintf("%v: checked the %d whole ops", err, len(ops)), nil
-	}
+// CheckRun reads a stored history and judges it as its record says (see
+// Judge); a crashed run's half-written last line is noted and left out.
+func CheckRun(ctx context.Context, rec Record, historyPath string, opts checker.Options) (results.Report, error) {
+	ops, note, err := ReadHistory(historyPath)
 	if err != nil {
-		return checker.Result{}, err
+		return results.Report{}, err
 	}
-	var ch checker.Checker
-	switch workload {
-	case WorkloadZKRegister:
-		ch = checker.Linearizable{}
-	case WorkloadKafkaQueue:
-		ch = checker.Queue{}
-	default:
-		return checker.Result{}, fmt.Errorf("no checker for workload %q: choose %s or %s", workload, WorkloadZKRegister, WorkloadKafkaQueue)
+	rep, err := Judge(ctx, rec, ops, opts)
+	if err != nil {
+		return rep, err
 	}
-	res := checker.All(ch).Check(ctx, ops, opts)
 	if note != "" {
-		res.Notes = append(res.Notes, note)
+		rep.Notes = append(rep.Notes, note)
 	}
-	if res.Details == nil {
-		res.Details = map[string]any{}
-	}
-	res.Details["workload"] = workload
-	for k, v := range details {
-		res.Details[k] = v
-	}
-	return res, nil
-}
-
-// reportProgress calls sink about once a second until stop is called,
-// which reports the last state.
-func reportProgress(ctx context.Context, sink ProgressSink, in *interpreter, limit time.Duration) func(Progress) {
-	if sink == nil {
-		return func(Progress) {}
-	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				sink(in.progress("run", limit))
-			}
-		}
-	}()
-	return func(last Progress) {
-		close(done)
-		<-finished
-		sink(last)
-	}
+	return rep, nil
 }

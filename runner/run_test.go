@@ -2,12 +2,14 @@ package runner
 
 import (
 	"context"
-	"github.com/faultline/faultline/internal/realtest"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/faultline/faultline/internal/realtest"
 
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/cluster"
@@ -24,11 +26,11 @@ func runZKRegister(t *testing.T, reads zkregister.ReadMode) Outcome {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	out, err := Run(ctx, Spec{
-		TimeLimit:   20 * time.Second,
-		Concurrency: 10,
-		Seed:        42,
-		Store:       t.TempDir(),
-		ZKRegister:  zkregister.Options{Reads: reads},
+		TimeLimit:       20 * time.Second,
+		Concurrency:     10,
+		Seed:            42,
+		Store:           t.TempDir(),
+		WorkloadOptions: &zkregister.Options{Reads: reads},
 	})
 	if err != nil {
 		t.Fatalf("run: %v", err)
@@ -55,34 +57,31 @@ func assertStored(t *testing.T, out Outcome) {
 	}
 }
 
-// countsOf returns the ok ops per f.
-func okCounts(t *testing.T, r checker.Result) map[string]int {
+// okCounts returns the ok ops per f.
+func okCounts(t *testing.T, r results.Report) map[string]int {
 	t.Helper()
-	for _, sub := range r.Results {
-		if counts, ok := sub.Details["counts"].(map[string]map[string]int); ok {
-			okc := map[string]int{}
-			for f, c := range counts {
-				okc[f] = c["ok"]
-			}
-			return okc
-		}
+	if len(r.Ops.ByF) == 0 {
+		t.Fatal("no counts in the report")
 	}
-	t.Fatal("no counts in the result")
-	return nil
+	okc := map[string]int{}
+	for f, c := range r.Ops.ByF {
+		okc[f] = c.OK
+	}
+	return okc
 }
 
 // TestZKRegisterWritesAreLinearizable: with no reads but the final ones,
 // ZooKeeper's writes and compare-and-sets must be linearizable.
 func TestZKRegisterWritesAreLinearizable(t *testing.T) {
 	out := runZKRegister(t, zkregister.ReadNone)
-	if out.Result.Valid != checker.Valid {
-		t.Fatalf("verdict %s, want valid: %+v", out.Result.Valid, out.Result)
+	if out.Report.Valid != checker.Valid {
+		t.Fatalf("verdict %s, want valid: %+v", out.Report.Valid, out.Report.Checks)
 	}
-	okc := okCounts(t, out.Result)
+	okc := okCounts(t, out.Report)
 	if okc["write"] < 1000 || okc["cas"] < 100 || okc["read"] < 1 {
 		t.Errorf("too few ok ops to mean anything: %v", okc)
 	}
-	assertOfflineCheckAgrees(t, out, WorkloadZKRegister)
+	assertOfflineCheckAgrees(t, out)
 }
 
 // TestZKRegisterSyncReads: sync, then get. ZooKeeper's sync makes a
@@ -91,49 +90,49 @@ func TestZKRegisterWritesAreLinearizable(t *testing.T) {
 // is ZooKeeper's behaviour, not the harness's. Anything else is a failure.
 func TestZKRegisterSyncReads(t *testing.T) {
 	out := runZKRegister(t, zkregister.ReadSync)
-	okc := okCounts(t, out.Result)
+	okc := okCounts(t, out.Report)
 	if okc["read"] < 1000 || okc["write"] < 500 || okc["cas"] < 100 {
 		t.Errorf("too few ok ops to mean anything: %v", okc)
 	}
-	switch out.Result.Valid {
+	switch out.Report.Valid {
 	case checker.Valid:
 	case checker.Invalid:
 		leader := zkLeaderOf(t, out.Dir)
-		for _, a := range leafAnomalies(out.Result) {
+		for _, a := range leafAnomalies(out.Report.Checks) {
 			if a.At == nil || a.At.F != "read" || a.At.Node != leader {
 				t.Errorf("anomaly that is not a stale read served by the leader %s: %s", leader, a.Message)
 			}
 		}
-		t.Logf("ZooKeeper served %d stale sync reads from its leader %s", len(leafAnomalies(out.Result)), leader)
+		t.Logf("ZooKeeper served %d stale sync reads from its leader %s", len(leafAnomalies(out.Report.Checks)), leader)
 	default:
-		t.Fatalf("verdict %s", out.Result.Valid)
+		t.Fatalf("verdict %s", out.Report.Valid)
 	}
-	assertOfflineCheckAgrees(t, out, WorkloadZKRegister)
+	assertOfflineCheckAgrees(t, out)
 }
 
 // TestZKRegisterLocalReads: plain gets, which ZooKeeper documents may be
 // stale. The checker must reach a verdict, and blame only reads.
 func TestZKRegisterLocalReads(t *testing.T) {
 	out := runZKRegister(t, zkregister.ReadLocal)
-	if okc := okCounts(t, out.Result); okc["read"] < 1000 {
+	if okc := okCounts(t, out.Report); okc["read"] < 1000 {
 		t.Errorf("too few ok reads: %v", okc)
 	}
-	if out.Result.Valid == checker.Unknown {
-		t.Fatalf("verdict unknown: %+v", out.Result)
+	if out.Report.Valid == checker.Unknown {
+		t.Fatalf("verdict unknown: %+v", out.Report.Checks)
 	}
-	for _, a := range leafAnomalies(out.Result) {
+	for _, a := range leafAnomalies(out.Report.Checks) {
 		if a.At == nil || a.At.F != "read" {
 			t.Errorf("anomaly not on a read: %s", a.Message)
 		}
 	}
-	t.Logf("verdict with local reads: %s, %d keys with stale reads", out.Result.Valid, len(leafAnomalies(out.Result)))
-	assertOfflineCheckAgrees(t, out, WorkloadZKRegister)
+	t.Logf("verdict with local reads: %s, %d keys with stale reads", out.Report.Valid, len(leafAnomalies(out.Report.Checks)))
+	assertOfflineCheckAgrees(t, out)
 }
 
 func leafAnomalies(r checker.Result) []checker.Anomaly {
-	as := r.Anomalies
-	for _, sub := range r.Results {
-		as = append(as, leafAnomalies(sub)...)
+	var as []checker.Anomaly
+	for _, lr := range r.Leaves() {
+		as = append(as, lr.Anomalies...)
 	}
 	return as
 }
@@ -157,24 +156,36 @@ func zkLeaderOf(t *testing.T, dir string) string {
 	return leaders[0]
 }
 
-// assertOfflineCheckAgrees re-checks the stored history as `faultline
-// check` does and expects the run's verdict.
-func assertOfflineCheckAgrees(t *testing.T, out Outcome, workload string) {
+// assertOfflineCheckAgrees re-checks the stored run as `faultline check`
+// does, from its test.json and history, and expects the run's verdict and
+// the very summary the run printed.
+func assertOfflineCheckAgrees(t *testing.T, out Outcome) {
 	t.Helper()
 	path := filepath.Join(out.Dir, results.HistoryFile)
 	ops, err := history.ReadFile(path)
 	if err != nil {
 		t.Fatalf("stored history does not read back: %v", err)
 	}
-	if len(ops) < 2*int(out.Ops) {
-		t.Errorf("history has %d ops for %d completed calls", len(ops), out.Ops)
+	if len(ops) < 2*out.Report.Ops.InTimeLimit {
+		t.Errorf("history has %d ops for %d completed calls", len(ops), out.Report.Ops.InTimeLimit)
 	}
-	res, err := Check(context.Background(), path, workload, nil, checker.Options{Timeout: time.Minute})
+	rec, err := ReadRecord(out.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Valid != out.Result.Valid {
-		t.Errorf("offline check says %s, the run said %s", res.Valid, out.Result.Valid)
+	rep, err := CheckRun(context.Background(), rec, path, checker.Options{Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results.AttachFiles(out.Dir, &rep)
+	if rep.Valid != out.Report.Valid {
+		t.Errorf("offline check says %s, the run said %s", rep.Valid, out.Report.Valid)
+	}
+	var ran, checked strings.Builder
+	results.PrintSummary(&ran, out.Report, out.Dir)
+	results.PrintSummary(&checked, rep, rec.Dir)
+	if ran.String() != checked.String() {
+		t.Errorf("the offline check's summary differs from the run's:\n--- run\n%s--- check\n%s", ran.String(), checked.String())
 	}
 }
 
@@ -186,11 +197,11 @@ func TestZKRegisterUnderFaults(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	out, err := Run(ctx, Spec{
-		TimeLimit:   60 * time.Second,
-		Concurrency: 10,
-		Seed:        1234,
-		Store:       t.TempDir(),
-		ZKRegister:  zkregister.Options{Reads: zkregister.ReadNone},
+		TimeLimit:       60 * time.Second,
+		Concurrency:     10,
+		Seed:            1234,
+		Store:           t.TempDir(),
+		WorkloadOptions: &zkregister.Options{Reads: zkregister.ReadNone},
 		Nemesis: nemesis.Options{
 			Kinds:    []nemesis.Kind{nemesis.KindPartition, nemesis.KindKill, nemesis.KindPause},
 			Interval: 5 * time.Second,
@@ -201,24 +212,86 @@ func TestZKRegisterUnderFaults(t *testing.T) {
 		t.Fatalf("run: %v", err)
 	}
 	assertStored(t, out)
-	if out.Result.Valid != checker.Valid {
-		t.Errorf("verdict %s, want valid: %v", out.Result.Valid, leafAnomalies(out.Result))
+	if out.Report.Valid != checker.Valid {
+		t.Errorf("verdict %s, want valid: %v", out.Report.Valid, leafAnomalies(out.Report.Checks))
 	}
-	faults, _ := out.Result.Details["faults"].(nemesis.Windows)
-	if len(faults) < 4 {
-		t.Fatalf("%d faults in 60s at a 5s interval", len(faults))
+	fd := faultDetails(t, out.Report)
+	if len(fd.Windows) < 4 {
+		t.Fatalf("%d faults in 60s at a 5s interval", len(fd.Windows))
 	}
-	for _, f := range faults {
-		if f.Error != "" {
-			t.Errorf("fault failed: %+v", f)
+	for _, k := range fd.Kinds {
+		if k.Applied != k.Started || k.Started == 0 {
+			t.Errorf("%s: %d of %d applied: %v", k.Kind, k.Applied, k.Started, k.Errors)
 		}
 	}
-	for _, l := range faults.Lines() {
+	_, lines := fd.Summary()
+	for _, l := range lines {
 		t.Log(l)
 	}
-	okc := okCounts(t, out.Result)
+	okc := okCounts(t, out.Report)
 	if okc["write"] < 100 || okc["cas"] < 10 {
 		t.Errorf("too few ok ops under faults: %v", okc)
 	}
-	assertOfflineCheckAgrees(t, out, WorkloadZKRegister)
+	assertOfflineCheckAgrees(t, out)
+}
+
+// faultDetails finds the faults checker's figures in a report.
+func faultDetails(t *testing.T, r results.Report) *checker.FaultDetails {
+	t.Helper()
+	for _, lr := range r.Checks.Leaves() {
+		if fd, ok := lr.Details.(*checker.FaultDetails); ok {
+			return fd
+		}
+	}
+	t.Fatal("no faults result in the report")
+	return nil
+}
+
+// unavailableFault is a built-in fault that says it cannot run here.
+type unavailableFault struct{ nemesis.Fault }
+
+func (unavailableFault) Available(*nemesis.Env) error {
+	return errors.New("switched off by the test")
+}
+
+// TestAFaultThatNeverAppliedIsUnknown: a run whose requested partitions
+// never took effect must not pass: the verdict is unknown, the note and
+// the summary name the fault and the error.
+func TestAFaultThatNeverAppliedIsUnknown(t *testing.T) {
+	realtest.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	spec := Spec{
+		TimeLimit:       12 * time.Second,
+		Concurrency:     4,
+		Seed:            5,
+		Store:           t.TempDir(),
+		WorkloadOptions: &zkregister.Options{Reads: zkregister.ReadNone},
+		Nemesis:         nemesis.Options{Kinds: []nemesis.Kind{nemesis.KindPartition}, Interval: 3 * time.Second},
+	}
+	spec.faults = func() []nemesis.Fault {
+		fs := nemesis.Builtin()
+		for i, f := range fs {
+			if f.Kind() == nemesis.KindPartition {
+				fs[i] = unavailableFault{f}
+			}
+		}
+		return fs
+	}
+	out, err := Run(ctx, spec)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if out.Report.Valid != checker.Unknown {
+		t.Fatalf("verdict %s, want unknown", out.Report.Valid)
+	}
+	var summary strings.Builder
+	results.PrintSummary(&summary, out.Report, out.Dir)
+	for _, want := range []string{"partition 0/2 applied, 2 failed: partition is not available on this cluster: switched off by the test",
+		"partition faults were requested but none applied", "verdict: UNKNOWN"} {
+		if !strings.Contains(summary.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, summary.String())
+		}
+	}
+	assertOfflineCheckAgrees(t, out)
 }

@@ -1,30 +1,32 @@
 package runner
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
-	"slices"
+	"math"
 	"time"
 
 	"github.com/faultline/faultline/cluster"
+	"github.com/faultline/faultline/cluster/backends"
 	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/results"
-	"github.com/faultline/faultline/workloads/kafkaqueue"
-	"github.com/faultline/faultline/workloads/zkregister"
+	"github.com/faultline/faultline/workloads"
+	"github.com/faultline/faultline/workloads/registry"
 )
 
-// Workload names.
-const (
-	WorkloadZKRegister = "zk-register"
-	WorkloadKafkaQueue = "kafka-queue"
-)
+// DefaultWorkload is the workload a spec without one runs.
+const DefaultWorkload = "zk-register"
 
-// Spec is everything a test is; it is stored as the run's test.json.
+// Spec is everything a test is; it is stored in the run's test.json.
 type Spec struct {
 	// Name names the test in the store (default: the workload's name).
 	Name string `json:"name"`
-	// Workload is the workload to run: zk-register or kafka-queue.
+	// Workload names the workload to run (see the registry package).
 	Workload string `json:"workload"`
+	// WorkloadOptions are the workload's own options (its Definition's
+	// NewOptions type); nil means its defaults.
+	WorkloadOptions workloads.Options `json:"workload_options"`
 	// TimeLimit is how long the workload runs (default 60s).
 	TimeLimit time.Duration `json:"time_limit"`
 	// Concurrency is the number of client processes (default 10).
@@ -38,15 +40,11 @@ type Spec struct {
 	// CheckTimeout bounds the check; past it the verdict is unknown
 	// (default 5m).
 	CheckTimeout time.Duration `json:"check_timeout"`
-	// KeepData keeps the nodes' data directories in the store; by default
-	// only their configs and logs stay.
-	KeepData bool `json:"keep_data,omitempty"`
-	// Cluster shapes the cluster.
+	// OpTimeout, when set, bounds every op of the workload (each workload
+	// has its own default).
+	OpTimeout time.Duration `json:"op_timeout,omitempty"`
+	// Cluster shapes the cluster, and names its backend.
 	Cluster cluster.Options `json:"cluster"`
-	// ZKRegister shapes the zk-register workload.
-	ZKRegister zkregister.Options `json:"zk_register"`
-	// KafkaQueue shapes the kafka-queue workload.
-	KafkaQueue kafkaqueue.Options `json:"kafka_queue"`
 	// Nemesis chooses the faults injected while the workload runs.
 	Nemesis nemesis.Options `json:"nemesis"`
 	// QuietPeriod is how long the healed cluster is left alone before the
@@ -60,12 +58,15 @@ type Spec struct {
 	// DiscardHistory records nothing: for measuring what recording costs.
 	// A run without a history cannot be checked.
 	DiscardHistory bool `json:"discard_history,omitempty"`
+	// faults are the faults the nemesis may use (default nemesis.Builtin):
+	// tests give faults that fail on purpose.
+	faults func() []nemesis.Fault
 }
 
-// Defaults fills in unset fields.
+// Defaults fills in unset fields; it never changes a field that is set.
 func (s Spec) Defaults() Spec {
 	if s.Workload == "" {
-		s.Workload = WorkloadZKRegister
+		s.Workload = DefaultWorkload
 	}
 	if s.Name == "" {
 		s.Name = s.Workload
@@ -82,9 +83,18 @@ func (s Spec) Defaults() Spec {
 	if s.CheckTimeout == 0 {
 		s.CheckTimeout = 5 * time.Minute
 	}
+	if s.WorkloadOptions == nil {
+		if def, err := registry.Lookup(s.Workload); err == nil {
+			s.WorkloadOptions = def.NewOptions()
+		}
+	}
+	if s.WorkloadOptions != nil {
+		s.WorkloadOptions.Defaults()
+		if s.OpTimeout > 0 {
+			s.WorkloadOptions.SetOpTimeout(s.OpTimeout)
+		}
+	}
 	s.Cluster = s.Cluster.Defaults()
-	s.ZKRegister = s.ZKRegister.Defaults()
-	s.KafkaQueue = s.KafkaQueue.Defaults(s.Cluster.KafkaNodes)
 	s.Nemesis = s.Nemesis.Defaults()
 	if s.QuietPeriod == 0 {
 		s.QuietPeriod = 5 * time.Second
@@ -92,49 +102,101 @@ func (s Spec) Defaults() Spec {
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}
+	if s.faults == nil {
+		s.faults = nemesis.Builtin
+	}
 	return s
 }
 
-// Validate checks a spec after Defaults; its errors say how to fix it.
+// Validate checks a spec; its errors say how to fix it. It checks the
+// values as they are: call it before Defaults to refuse zeros a person
+// gave, after it for a spec built in code.
 func (s Spec) Validate() error {
-	if s.Workload != WorkloadZKRegister && s.Workload != WorkloadKafkaQueue {
-		return fmt.Errorf("--workload %q is not a workload: choose %s or %s", s.Workload, WorkloadZKRegister, WorkloadKafkaQueue)
-	}
-	if err := results.ValidTestName(s.Name); err != nil {
+	def, err := registry.Lookup(s.Workload)
+	if err != nil {
 		return err
 	}
-	if s.TimeLimit < time.Second {
-		return fmt.Errorf("--time-limit %s is too short: give at least 1s", s.TimeLimit)
+	if s.Name != "" {
+		if err := results.ValidTestName(s.Name); err != nil {
+			return err
+		}
+	}
+	if s.TimeLimit < time.Second || s.TimeLimit > 30*24*time.Hour {
+		return fmt.Errorf("--time-limit %s is out of range: give 1s to 720h", s.TimeLimit)
 	}
 	if s.Concurrency < 1 || s.Concurrency > 1000 {
 		return fmt.Errorf("--concurrency %d is out of range: choose 1 to 1000", s.Concurrency)
 	}
-	if s.Rate < 0 {
-		return fmt.Errorf("--rate %g is negative: give ops per second, or 0 for no cap", s.Rate)
+	if math.IsNaN(s.Rate) || math.IsInf(s.Rate, 0) || s.Rate < 0 || s.Rate > 1e9 {
+		return fmt.Errorf("--rate %g is out of range: give ops per second, 0 (no cap) to 1e9", s.Rate)
 	}
-	if s.CheckTimeout < time.Second {
-		return fmt.Errorf("--check-timeout %s is too short: give at least 1s", s.CheckTimeout)
+	if s.CheckTimeout < time.Second || s.CheckTimeout > 30*24*time.Hour {
+		return fmt.Errorf("--check-timeout %s is out of range: give 1s to 720h", s.CheckTimeout)
+	}
+	if s.OpTimeout < 0 {
+		return fmt.Errorf("--op-timeout %s is negative: give a duration such as 5s", s.OpTimeout)
+	}
+	if s.QuietPeriod < 100*time.Millisecond || s.QuietPeriod > time.Hour {
+		return fmt.Errorf("--quiet-period %s is out of range: give 100ms to 1h", s.QuietPeriod)
+	}
+	if _, err := backends.Get(s.Cluster.Backend); err != nil {
+		return err
 	}
 	if err := s.Cluster.Validate(); err != nil {
 		return err
 	}
-	var infos []nemesis.NodeInfo
-	for _, n := range cluster.PlanNodes(s.Cluster) {
-		infos = append(infos, nemesis.NodeInfo{Name: n.Name, Role: n.Role})
+	opts := s.WorkloadOptions
+	if opts == nil {
+		opts = def.NewOptions()
 	}
-	if err := s.Nemesis.Validate(infos); err != nil {
+	if err := opts.Validate(workloads.ClusterShape{ZooKeepers: s.Cluster.ZooKeeperNodes, Brokers: s.Cluster.KafkaNodes}); err != nil {
 		return err
 	}
-	if s.Workload != WorkloadKafkaQueue && len(s.Nemesis.Kinds) > 0 {
-		if s.Nemesis.Partition == nemesis.ShapeKafkaLeader && slices.Contains(s.Nemesis.Kinds, nemesis.KindPartition) {
-			return fmt.Errorf("--partition kafka-leader isolates the leader of the test's Kafka topic: use it with --workload kafka-queue")
-		}
-		if s.Nemesis.Target == nemesis.TargetKafkaLeader {
-			return fmt.Errorf("--targets kafka-leader hits the leader of the test's Kafka topic: use it with --workload kafka-queue")
+	faults := s.faults
+	if faults == nil {
+		faults = nemesis.Builtin
+	}
+	if err := s.Nemesis.Validate(nemesis.Infos(cluster.PlanNodes(s.Cluster)), faults()); err != nil {
+		return err
+	}
+	if nemesis.RequiresTopic(s.Nemesis) && !opts.UsesKafkaTopic() {
+		return fmt.Errorf("kafka-leader aims at the leaders of the workload's Kafka topic, and %s has none: use it with kafka-queue, or choose another shape or target", s.Workload)
+	}
+	return nil
+}
+
+// UnmarshalJSON reads a stored spec, decoding the workload's options as
+// the workload's own type. A spec stored before the registry kept them
+// under the workload's LegacyKey; they are read from there.
+func (s *Spec) UnmarshalJSON(b []byte) error {
+	type plain Spec // Spec's fields without its methods
+	raw := struct {
+		*plain
+		WorkloadOptions json.RawMessage `json:"workload_options"`
+	}{plain: (*plain)(s)}
+	*s = Spec{}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	if s.Workload == "" {
+		s.Workload = DefaultWorkload
+	}
+	def, err := registry.Lookup(s.Workload)
+	if err != nil {
+		return fmt.Errorf("workload: %w", err)
+	}
+	opts := raw.WorkloadOptions
+	if len(opts) == 0 && def.LegacyKey != "" {
+		var legacy map[string]json.RawMessage
+		if err := json.Unmarshal(b, &legacy); err == nil {
+			opts = legacy[def.LegacyKey]
 		}
 	}
-	if s.Workload == WorkloadKafkaQueue {
-		return s.KafkaQueue.Validate(s.Cluster.KafkaNodes)
+	s.WorkloadOptions = def.NewOptions()
+	if len(opts) > 0 && string(opts) != "null" {
+		if err := json.Unmarshal(opts, s.WorkloadOptions); err != nil {
+			return fmt.Errorf("%s's options: %w", s.Workload, err)
+		}
 	}
-	return s.ZKRegister.Validate()
+	return nil
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/faultline/faultline/cluster"
+	"github.com/faultline/faultline/internal/realtest"
 )
 
 // BenchmarkClusterUpCtrlC measures what a user waits for: from starting
@@ -20,9 +20,7 @@ import (
 //
 //	go test -run '^$' -bench ClusterUpCtrlC -benchtime 3x ./cmd/faultline
 func BenchmarkClusterUpCtrlC(b *testing.B) {
-	if err := cluster.Preflight(); err != nil {
-		b.Skip(err)
-	}
+	realtest.Require(b)
 	bin := buildFaultline(b)
 	var up, down time.Duration
 	for b.Loop() {

@@ -44,7 +44,7 @@ func TestCheckCommandVerdicts(t *testing.T) {
 			dir := writeHistory(t, historyHead+tc.tail)
 			out := t.TempDir()
 			var stdout, stderr bytes.Buffer
-			code := run([]string{"check", dir, "--out", out}, strings.NewReader(""), &stdout, &stderr)
+			code := run([]string{"check", dir, "--workload", "zk-register", "--out", out}, strings.NewReader(""), &stdout, &stderr)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d; stdout %s stderr %s", code, tc.code, stdout.String(), stderr.String())
 			}
@@ -77,11 +77,12 @@ func TestCheckCommandBadInput(t *testing.T) {
 		{"completion without an invocation", func(t *testing.T) string {
 			return writeHistory(t, historyHead+"{\"index\":3,\"time\":40,\"process\":2,\"type\":\"ok\",\"f\":\"read\",\"key\":\"r0\",\"value\":{\"value\":1,\"version\":1}}\n")
 		}, "malformed history"},
+		{"empty history", func(t *testing.T) string { return writeHistory(t, "") }, "has no ops"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run([]string{"check", tc.arg(t)}, strings.NewReader(""), &stdout, &stderr)
+			code := run([]string{"check", "--workload", "zk-register", tc.arg(t)}, strings.NewReader(""), &stdout, &stderr)
 			if code != exitHarness {
 				t.Fatalf("exit %d, want %d; stderr %s", code, exitHarness, stderr.String())
 			}
@@ -123,5 +124,119 @@ func TestCheckKafkaQueue(t *testing.T) {
 				t.Errorf("output does not say %q: %s%s", tc.says, stdout.String(), stderr.String())
 			}
 		})
+	}
+}
+
+// storedRun writes a run directory: a test.json and a history.
+func storedRun(t *testing.T, testJSON, hist string) string {
+	t.Helper()
+	dir := writeHistory(t, hist)
+	if testJSON != "" {
+		if err := os.WriteFile(filepath.Join(dir, "test.json"), []byte(testJSON), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// checkRun runs `faultline check` and returns its exit code and output.
+func checkRun(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(append([]string{"check"}, args...), strings.NewReader(""), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+const freshRead = `{"index":3,"time":40,"process":1,"type":"ok","f":"read","key":"r0","value":{"value":1,"version":1},"node":"zk2"}` + "\n"
+
+// TestCheckTestJSON: the workload and the faults asked for come from
+// test.json; one that is damaged, or missing without --workload, is exit 3
+// naming the file and the way out, never a silent guess.
+func TestCheckTestJSON(t *testing.T) {
+	for _, tc := range []struct {
+		name, testJSON string
+		says           []string
+	}{
+		{"invalid JSON", "{", []string{"test.json", "damaged", "--workload"}},
+		{"empty", " ", []string{"test.json", "damaged", "--workload"}},
+		{"wrong types", `{"workload":"zk-register","time_limit":"soon"}`, []string{"test.json", "damaged", "--workload"}},
+		{"unknown workload", `{"workload":"kafka"}`, []string{"test.json", "is not a workload"}},
+		{"missing", "", []string{"no test.json", "--workload"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := storedRun(t, tc.testJSON, historyHead+freshRead)
+			code, stdout, stderr := checkRun(t, dir)
+			if code != exitHarness {
+				t.Fatalf("exit %d, want 3; stdout %s stderr %s", code, stdout, stderr)
+			}
+			if lines := strings.Split(strings.TrimSpace(stderr), "\n"); len(lines) != 1 {
+				t.Errorf("stderr is %d lines: %q", len(lines), stderr)
+			}
+			for _, want := range tc.says {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("stderr %q does not say %q", stderr, want)
+				}
+			}
+		})
+	}
+	t.Run("a directory where test.json should be", func(t *testing.T) {
+		dir := storedRun(t, "", historyHead+freshRead)
+		if err := os.Mkdir(filepath.Join(dir, "test.json"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		code, _, stderr := checkRun(t, dir)
+		if code != exitHarness || !strings.Contains(stderr, "test.json") || !strings.Contains(stderr, "--workload") {
+			t.Errorf("exit %d, stderr %q", code, stderr)
+		}
+	})
+	t.Run("--workload overrides a damaged test.json", func(t *testing.T) {
+		dir := storedRun(t, "{", historyHead+freshRead)
+		if code, stdout, stderr := checkRun(t, dir, "--workload", "zk-register"); code != exitValid {
+			t.Errorf("exit %d; %s %s", code, stdout, stderr)
+		}
+	})
+}
+
+// nemesisOps is a partition that applied, and the final heal.
+const nemesisOps = `{"index":4,"time":50,"process":"nemesis","type":"invoke","f":"start-partition","value":{"kind":"partition","shape":"one"}}
+{"index":5,"time":60,"process":"nemesis","type":"info","f":"start-partition","value":{"shape":"one","drops":{"zk1":["zk2"]}}}
+{"index":6,"time":70,"process":"nemesis","type":"invoke","f":"stop-partition"}
+{"index":7,"time":80,"process":"nemesis","type":"info","f":"stop-partition","value":"healed"}
+{"index":8,"time":90,"process":"nemesis","type":"invoke","f":"heal"}
+{"index":9,"time":95,"process":"nemesis","type":"info","f":"heal","value":{}}
+`
+
+// TestCheckFaults: the faults asked for are judged from the history: all
+// applied is valid and says so; a kind asked for that never applied is
+// unknown (exit 2) with a note naming it; the faults section is printed.
+func TestCheckFaults(t *testing.T) {
+	const asked = `{"workload":"zk-register","time_limit":60000000000,"seed":3,"nemesis":{"kinds":["partition","kill"]}}`
+	dir := storedRun(t, `{"workload":"zk-register","seed":3,"nemesis":{"kinds":["partition"]}}`, historyHead+freshRead+nemesisOps)
+	code, stdout, stderr := checkRun(t, dir)
+	if code != exitValid || !strings.Contains(stdout, "partition 1/1 applied; healed") {
+		t.Errorf("exit %d, summary:\n%s%s", code, stdout, stderr)
+	}
+	dir = storedRun(t, asked, historyHead+freshRead+nemesisOps)
+	code, stdout, _ = checkRun(t, dir)
+	if code != exitUnknown || !strings.Contains(stdout, "kill faults were requested but none was scheduled") {
+		t.Errorf("a kind asked for but never applied: exit %d, summary:\n%s", code, stdout)
+	}
+	failed := strings.Replace(nemesisOps, `"value":{"shape":"one","drops":{"zk1":["zk2"]}}}`, `"value":null,"error":"partition is not available on this cluster: no network"}`, 1)
+	dir = storedRun(t, `{"workload":"zk-register","nemesis":{"kinds":["partition"]}}`, historyHead+freshRead+failed)
+	code, stdout, _ = checkRun(t, dir)
+	if code != exitUnknown || !strings.Contains(stdout, "partition 0/1 applied, 1 failed: partition is not available") || !strings.Contains(stdout, "none applied") {
+		t.Errorf("a fault that failed: exit %d, summary:\n%s", code, stdout)
+	}
+}
+
+// TestCheckOutMissingDir: --out makes its directory, whatever the verdict.
+func TestCheckOutMissingDir(t *testing.T) {
+	dir := storedRun(t, `{"workload":"zk-register"}`, historyHead+freshRead)
+	out := filepath.Join(t.TempDir(), "a", "b")
+	if code, stdout, stderr := checkRun(t, dir, "--out", out); code != exitValid {
+		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "results.json")); err != nil {
+		t.Error(err)
 	}
 }

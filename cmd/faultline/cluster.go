@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/cluster"
+	"github.com/faultline/faultline/cluster/backends"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func newClusterCommand(g *globalFlags) *cobra.Command {
@@ -26,7 +28,8 @@ func newClusterCommand(g *globalFlags) *cobra.Command {
 }
 
 // checkClusterFlags rejects what Options.Defaults would otherwise fill in:
-// on the command line, a zero is the user's choice, not "unset".
+// on the command line, a zero is the user's choice, not "unset". Each
+// error names its flag.
 func checkClusterFlags(o cluster.Options) error {
 	if o.ZooKeeperNodes < 1 || o.ZooKeeperNodes > cluster.MaxNodesPerRole {
 		return fmt.Errorf("--zk-nodes %d is out of range: choose 1 to %d", o.ZooKeeperNodes, cluster.MaxNodesPerRole)
@@ -34,23 +37,38 @@ func checkClusterFlags(o cluster.Options) error {
 	if o.KafkaNodes < 1 || o.KafkaNodes > cluster.MaxNodesPerRole {
 		return fmt.Errorf("--kafka-nodes %d is out of range: choose 1 to %d", o.KafkaNodes, cluster.MaxNodesPerRole)
 	}
-	if o.StartTimeout <= 0 || o.ZooKeeperHeapMB <= 0 || o.KafkaHeapMB <= 0 {
-		return errors.New("--start-timeout, --zk-heap and --kafka-heap must be positive")
+	if o.StartTimeout <= 0 {
+		return fmt.Errorf("--start-timeout %s is not a timeout: give a positive duration such as 2m", o.StartTimeout)
+	}
+	if o.ZooKeeperHeapMB <= 0 {
+		return fmt.Errorf("--zk-heap %d is out of range: give 32 to 65536 MiB", o.ZooKeeperHeapMB)
+	}
+	if o.KafkaHeapMB <= 0 {
+		return fmt.Errorf("--kafka-heap %d is out of range: give 64 to 65536 MiB", o.KafkaHeapMB)
 	}
 	return o.Defaults().Validate()
 }
 
-// addClusterFlags binds the flags that shape a cluster to o.
-func addClusterFlags(cmd *cobra.Command, o *cluster.Options) {
-	f := cmd.Flags()
-	f.IntVar(&o.ZooKeeperNodes, "zk-nodes", 3, fmt.Sprintf("ZooKeeper nodes, 1 to %d", cluster.MaxNodesPerRole))
-	f.IntVar(&o.KafkaNodes, "kafka-nodes", 3, fmt.Sprintf("Kafka brokers, 1 to %d", cluster.MaxNodesPerRole))
+// addVersionFlags binds the server versions and where they are kept.
+func addVersionFlags(f *pflag.FlagSet, o *cluster.Options) {
 	f.StringVar(&o.KafkaVersion, "kafka-version", cluster.DefaultKafkaVersion, "Apache Kafka release (3.x: ZooKeeper mode), fetched from Maven Central")
 	f.StringVar(&o.ZooKeeperVersion, "zookeeper-version", cluster.DefaultZooKeeperVersion, "Apache ZooKeeper release, fetched from Maven Central")
 	f.StringVar(&o.CacheDir, "cache-dir", "", "where server distributions are kept (default $XDG_CACHE_HOME/faultline or ~/.cache/faultline)")
+}
+
+// addClusterFlags binds the flags that shape a cluster to o.
+func addClusterFlags(f *pflag.FlagSet, o *cluster.Options) {
+	f.IntVar(&o.ZooKeeperNodes, "zk-nodes", 3, fmt.Sprintf("ZooKeeper nodes, 1 to %d", cluster.MaxNodesPerRole))
+	f.IntVar(&o.KafkaNodes, "kafka-nodes", 3, fmt.Sprintf("Kafka brokers, 1 to %d", cluster.MaxNodesPerRole))
+	addVersionFlags(f, o)
 	f.DurationVar(&o.StartTimeout, "start-timeout", 120*time.Second, "how long to wait for the cluster to become healthy")
 	f.IntVar(&o.ZooKeeperHeapMB, "zk-heap", 128, "heap of each ZooKeeper JVM, MiB")
 	f.IntVar(&o.KafkaHeapMB, "kafka-heap", 320, "heap of each Kafka JVM, MiB")
+}
+
+// backendFlag binds --backend for the cluster commands.
+func backendFlag(f *pflag.FlagSet, name *string) {
+	f.StringVar(name, "backend", cluster.DefaultBackend, "the backend the cluster runs on: "+backendNames())
 }
 
 // signalContext is cancelled by Ctrl-C or SIGTERM.
@@ -60,6 +78,8 @@ func signalContext() (context.Context, context.CancelFunc) {
 
 func newClusterUpCommand(g *globalFlags) *cobra.Command {
 	var o cluster.Options
+	bopts := map[string]cluster.BackendOptions{}
+	owned := ownedFlags{owner: map[string]string{}}
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Bring up a cluster in the foreground; Ctrl-C or SIGTERM tears it down",
@@ -67,10 +87,24 @@ func newClusterUpCommand(g *globalFlags) *cobra.Command {
 network namespace on a private bridge, prints a status table and waits.
 Ctrl-C or SIGTERM tears everything down. While it runs, use
 'faultline cluster status' and 'faultline cluster exec' from another shell.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := g.logger(cmd.ErrOrStderr())
 			if err != nil {
+				return err
+			}
+			backend, err := backends.Get(o.Backend)
+			if err != nil {
+				return err
+			}
+			if err := owned.foreign(cmd.Flags(), backend.Name(), "backend"); err != nil {
+				return err
+			}
+			bo := bopts[backend.Name()]
+			if err := bo.Validate(); err != nil {
+				return err
+			}
+			if o.BackendOptions, err = json.Marshal(bo); err != nil {
 				return err
 			}
 			if err := checkClusterFlags(o); err != nil {
@@ -79,11 +113,15 @@ Ctrl-C or SIGTERM tears everything down. While it runs, use
 			o.Logger = log
 			flags := cmd.Flags()
 			o.KeepDir, _ = flags.GetBool("keep-dir")
+			o.KeepData = true
 			o.Dir, _ = flags.GetString("dir")
 			ctx, stop := signalContext()
 			defer stop()
+			if err := backend.Preflight(ctx, o); err != nil {
+				return err
+			}
 			began := time.Now()
-			c, err := cluster.NewLocal(ctx, o)
+			c, err := backend.Up(ctx, o)
 			if err != nil {
 				if ctx.Err() != nil {
 					return errors.New("interrupted while bringing the cluster up; what was made is removed")
@@ -119,7 +157,13 @@ Ctrl-C or SIGTERM tears everything down. While it runs, use
 			return nil
 		},
 	}
-	addClusterFlags(cmd, &o)
+	addClusterFlags(cmd.Flags(), &o)
+	backendFlag(cmd.Flags(), &o.Backend)
+	for _, b := range backends.All() {
+		bo := b.NewOptions()
+		bopts[b.Name()] = bo
+		owned.add(cmd.Flags(), b.Name(), bo.Flags)
+	}
 	cmd.Flags().String("dir", "", "work directory for the nodes' data, configs and logs (default: a temporary one, removed at teardown)")
 	cmd.Flags().Bool("keep-dir", false, "keep the temporary work directory at teardown")
 	return cmd
@@ -157,15 +201,19 @@ func printStatus(w io.Writer, st cluster.Status) {
 
 func newClusterStatusCommand() *cobra.Command {
 	var asJSON bool
-	var run string
+	var run, backendName string
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Describe a running cluster: each node's process, ZooKeeper mode, broker registration, the controller",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			backend, err := backends.Get(backendName)
+			if err != nil {
+				return err
+			}
 			ctx, stop := signalContext()
 			defer stop()
-			st, err := cluster.StatusOf(ctx, run)
+			st, err := backend.Status(ctx, run)
 			if err != nil {
 				return err
 			}
@@ -181,17 +229,25 @@ func newClusterStatusCommand() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as JSON")
 	cmd.Flags().StringVar(&run, "run", "", "the run to describe, when several are up")
+	backendFlag(cmd.Flags(), &backendName)
 	return cmd
 }
 
 func newClusterDownCommand() *cobra.Command {
 	var all bool
+	var backendName string
 	cmd := &cobra.Command{
 		Use:   "down [RUN-ID]",
 		Short: "Remove a run's processes, namespaces, links and files, also after a crash (default: every run whose harness is dead)",
-		Args:  cobra.MaximumNArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return fmt.Errorf("`faultline cluster down` takes at most one run id, got %d: give one id, or none to remove every run whose harness is dead", len(args))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cluster.Preflight(); err != nil {
+			backend, err := backends.Get(backendName)
+			if err != nil {
 				return err
 			}
 			id := ""
@@ -200,7 +256,7 @@ func newClusterDownCommand() *cobra.Command {
 			}
 			ctx, stop := signalContext()
 			defer stop()
-			removed, live, err := cluster.Down(ctx, id, all)
+			removed, live, err := backend.Down(ctx, id, all)
 			for _, r := range removed {
 				fmt.Fprintf(cmd.OutOrStdout(), "removed run %s\n", r)
 			}
@@ -217,11 +273,12 @@ func newClusterDownCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "with no RUN-ID, also stop runs whose harness is still running")
+	backendFlag(cmd.Flags(), &backendName)
 	return cmd
 }
 
 func newClusterExecCommand() *cobra.Command {
-	var run string
+	var run, backendName string
 	cmd := &cobra.Command{
 		Use:   "exec NODE -- COMMAND [ARG...]",
 		Short: "Run a command inside a node's network namespace, as docker exec does",
@@ -236,14 +293,20 @@ PATH and talk to that node by default:
 The environment names the node and the cluster: FAULTLINE_NODE,
 FAULTLINE_NODE_ADDR, FAULTLINE_CLIENT_ADDR, FAULTLINE_ZK_CONNECT,
 FAULTLINE_BOOTSTRAP and FAULTLINE_CLASSPATH. The exit code is the command's.`,
-		Args: cobra.MinimumNArgs(2),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 2 || cmd.ArgsLenAtDash() != 1 {
+				return errors.New("write the node, then the command after --, e.g. `faultline cluster exec zk1 -- zkCli ls /`")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if cmd.ArgsLenAtDash() != 1 {
-				return errors.New("write the command after --, e.g. `faultline cluster exec zk1 -- zkCli ls /`")
+			backend, err := backends.Get(backendName)
+			if err != nil {
+				return err
 			}
 			ctx, stop := signalContext()
 			defer stop()
-			code, err := cluster.Exec(ctx, run, args[0], args[1:], cluster.ExecOptions{
+			code, err := backend.Exec(ctx, run, args[0], args[1:], cluster.ExecOptions{
 				Stdin: cmd.InOrStdin(), Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
 			})
 			if err != nil {
@@ -256,6 +319,7 @@ FAULTLINE_BOOTSTRAP and FAULTLINE_CLASSPATH. The exit code is the command's.`,
 		},
 	}
 	cmd.Flags().StringVar(&run, "run", "", "the run whose node to use, when several are up")
+	backendFlag(cmd.Flags(), &backendName)
 	return cmd
 }
 
@@ -264,12 +328,12 @@ func newClusterFetchCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "fetch",
 		Short: "Fetch the Kafka and ZooKeeper distribution from Maven Central into the cache, if it is not there",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkClusterFlags(o); err != nil {
+			o = o.Defaults()
+			if err := o.Validate(); err != nil {
 				return err
 			}
-			o = o.Defaults()
 			ctx, stop := signalContext()
 			defer stop()
 			d, err := cluster.FetchDist(ctx, o.CacheDir, cluster.Versions{Kafka: o.KafkaVersion, ZooKeeper: o.ZooKeeperVersion})
@@ -280,6 +344,6 @@ func newClusterFetchCommand() *cobra.Command {
 			return nil
 		},
 	}
-	addClusterFlags(cmd, &o)
+	addVersionFlags(cmd.Flags(), &o)
 	return cmd
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/faultline/faultline/internal/realtest"
 	"io"
 	"os"
 	"os/exec"
@@ -15,7 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/faultline/faultline/cluster"
+	"github.com/faultline/faultline/internal/realtest"
+
+	"github.com/faultline/faultline/cluster/local"
 )
 
 // buildFaultline compiles the command for tests that run it as a process.
@@ -93,7 +94,7 @@ func TestDownAfterHarnessKilled(t *testing.T) {
 			t.Errorf("namespace %s left after cluster down", ns)
 		}
 	}
-	for _, p := range []string{filepath.Join(cluster.StateDir, id+".json"), st.Dir} {
+	for _, p := range []string{filepath.Join(local.StateDir, id+".json"), st.Dir} {
 		if _, err := os.Stat(p); !os.IsNotExist(err) {
 			t.Errorf("%s left after cluster down", p)
 		}
@@ -135,7 +136,7 @@ func startClusterUp(t *testing.T, ctx context.Context, bin string, stderr io.Wri
 		_ = up.Wait()
 		t.Fatal("faultline cluster up never said it was ready")
 	}
-	b, err := os.ReadFile(filepath.Join(cluster.StateDir, id+".json"))
+	b, err := os.ReadFile(filepath.Join(local.StateDir, id+".json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/faultline/faultline/cluster"
+	"github.com/faultline/faultline/cluster/local"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/internal/realtest"
 	"github.com/google/nftables"
@@ -58,7 +59,7 @@ func TestCtrlCDuringNemesis(t *testing.T) {
 					return false, "no fault yet"
 				}
 				var err error
-				if st, err = stateOfOnlyRun(); err != nil {
+				if st, err = stateOfRunIn(filepath.Join(store, "latest")); err != nil {
 					return false, err.Error()
 				}
 				return true, ""
@@ -86,7 +87,7 @@ func TestCtrlCDuringNemesis(t *testing.T) {
 					t.Errorf("namespace %s (with any rules and qdiscs in it) left after Ctrl-C", ns)
 				}
 			}
-			if _, err := os.Stat(filepath.Join(cluster.StateDir, st.ID+".json")); !os.IsNotExist(err) {
+			if _, err := os.Stat(filepath.Join(local.StateDir, st.ID+".json")); !os.IsNotExist(err) {
 				t.Errorf("state file of run %s left after Ctrl-C", st.ID)
 			}
 			for _, n := range st.Nodes {
@@ -134,14 +135,22 @@ func faultInPlace(path, f string) bool {
 	return false
 }
 
-// stateOfOnlyRun reads the state file of the one run on this machine.
-func stateOfOnlyRun() (runState, error) {
+// stateOfRunIn reads the state file of the cluster of the test run in dir,
+// which its test.json names: never "the only run on the machine", which
+// another run would break.
+func stateOfRunIn(dir string) (runState, error) {
 	var st runState
-	files, _ := filepath.Glob(filepath.Join(cluster.StateDir, "*.json"))
-	if len(files) != 1 {
-		return st, errors.New("want exactly one run's state file")
+	var rec struct {
+		ClusterRun string `json:"cluster_run"`
 	}
-	b, err := os.ReadFile(files[0])
+	b, err := os.ReadFile(filepath.Join(dir, "test.json"))
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal(b, &rec); err != nil || rec.ClusterRun == "" {
+		return st, fmt.Errorf("test.json names no cluster yet (%v)", err)
+	}
+	b, err = os.ReadFile(filepath.Join(local.StateDir, rec.ClusterRun+".json"))
 	if err != nil {
 		return st, err
 	}

@@ -1,5 +1,5 @@
 package main
 
-import "github.com/faultline/faultline/cluster"
+import "github.com/faultline/faultline/internal/nsutil"
 
-func init() { cluster.LockMainThread() }
+func init() { nsutil.LockMainThread() }

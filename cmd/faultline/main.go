@@ -91,6 +91,8 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%v: see `%s --help`", err, c.CommandPath())
 	})
-	root.AddCommand(newClusterCommand(g), newTestCommand(g), newCheckCommand())
+	root.Version = versionText()
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.AddCommand(newClusterCommand(g), newTestCommand(g), newCheckCommand(), newVersionCommand())
 	return root
 }

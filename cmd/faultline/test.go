@@ -8,84 +8,99 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/cluster"
+	"github.com/faultline/faultline/cluster/backends"
 	"github.com/faultline/faultline/nemesis"
+	"github.com/faultline/faultline/netfault"
 	"github.com/faultline/faultline/results"
 	"github.com/faultline/faultline/runner"
-	"github.com/faultline/faultline/workloads/kafkaqueue"
-	"github.com/faultline/faultline/workloads/zkregister"
+	"github.com/faultline/faultline/workloads"
+	"github.com/faultline/faultline/workloads/registry"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
+// ownedFlags remembers which workload or backend each of their own flags
+// belongs to, so that a flag of another one is refused.
+type ownedFlags struct {
+	owner map[string]string // flag name → owner's name
+}
+
+// add binds an owner's flags to fs through a set of their own, recording
+// the owner of each.
+func (o *ownedFlags) add(fs *pflag.FlagSet, owner string, bind func(*pflag.FlagSet)) {
+	own := pflag.NewFlagSet(owner, pflag.ContinueOnError)
+	bind(own)
+	own.VisitAll(func(f *pflag.Flag) {
+		if prev, dup := o.owner[f.Name]; dup {
+			panic(fmt.Sprintf("flag --%s is both %s's and %s's: give each its own name", f.Name, prev, owner))
+		}
+		o.owner[f.Name] = owner
+	})
+	fs.AddFlagSet(own)
+}
+
+// foreign returns an error for the first flag set on the command line
+// that belongs to an owner other than chosen.
+func (o *ownedFlags) foreign(fs *pflag.FlagSet, chosen, what string) error {
+	var err error
+	fs.Visit(func(f *pflag.Flag) {
+		if owner, ok := o.owner[f.Name]; ok && owner != chosen && err == nil {
+			err = fmt.Errorf("--%s is %s's and does nothing with %s %s: drop it, or choose --%s %s", f.Name, owner, what, chosen, what, owner)
+		}
+	})
+	return err
+}
+
+// testFlags are the flags of `faultline test`.
+type testFlags struct {
+	spec      runner.Spec
+	seed      uint64
+	testCount int
+	nemesis   string
+	roles     string
+	packet    string
+	wopts     map[string]workloads.Options
+	bopts     map[string]cluster.BackendOptions
+	wflags    ownedFlags // the workloads' own flags
+	bflags    ownedFlags // the backends' own flags
+}
+
 func newTestCommand(g *globalFlags) *cobra.Command {
-	var spec runner.Spec
-	var seed uint64
-	var testCount int
-	var reads, nemesisKinds, roles, packet, acks, consumer string
-	var opTimeout time.Duration
+	tf := &testFlags{wopts: map[string]workloads.Options{}, bopts: map[string]cluster.BackendOptions{},
+		wflags: ownedFlags{owner: map[string]string{}}, bflags: ownedFlags{owner: map[string]string{}}}
 	cmd := &cobra.Command{
 		Use:   "test",
 		Short: "Run a test: bring a cluster up, drive a workload, record the history, check it, store the run",
-		Long: `Runs a test against a real cluster and checks its history. Prints a live
-progress line, then a summary; the run's directory (store/<test>/<start>/,
-store/latest) holds test.json, history.jsonl, results.json, the checker's
-visualizations, faultline.log and each node's config and server log.
-
-Workloads:
-  zk-register   znodes read, written and compare-and-set on their version by
-                many sessions; checked for linearizability with porcupine.
-  kafka-queue   unique values sent to a fresh topic's partitions and polled
-                back, then every partition read to its end after healing;
-                checked for lost, duplicated, reordered and unexpected
-                messages.
-
-Exit code: 0 valid, 1 invalid, 2 unknown, 3 the test could not run.`,
-		Args: cobra.NoArgs,
+		Long:  testHelp(),
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := g.logger(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			if err := checkClusterFlags(spec.Cluster); err != nil {
+			if err := tf.toSpec(cmd.Flags()); err != nil {
 				return err
 			}
-			if testCount < 1 {
-				return fmt.Errorf("--test-count %d is out of range: give at least 1", testCount)
-			}
-			spec.ZKRegister.Reads = zkregister.ReadMode(reads)
-			spec.ZKRegister.OpTimeout, spec.KafkaQueue.OpTimeout = opTimeout, opTimeout
-			spec.KafkaQueue.Acks = kafkaqueue.Acks(acks)
-			spec.KafkaQueue.Consumer = kafkaqueue.ConsumerMode(consumer)
-			if spec.Nemesis.Kinds, err = nemesis.ParseKinds(nemesisKinds); err != nil {
-				return err
-			}
-			if spec.Nemesis.Roles, err = parseRoles(roles); err != nil {
-				return err
-			}
-			if spec.Nemesis.Packet.Behaviours, err = nemesis.ParseBehaviours(packet); err != nil {
-				return err
-			}
+			spec := tf.spec
 			spec.Logger = log
-			seeded := cmd.Flags().Changed("seed")
 			spec.Progress = progressPrinter(cmd.ErrOrStderr())
-			if err := spec.Defaults().Validate(); err != nil {
-				return err
-			}
 			ctx, stop := signalContext()
 			defer stop()
 			out := cmd.OutOrStdout()
-			for i := 1; i <= testCount; i++ {
-				spec.Seed = seed
+			seeded := cmd.Flags().Changed("seed")
+			for i := 1; i <= tf.testCount; i++ {
+				spec.Seed = tf.seed
 				if !seeded {
 					spec.Seed = randomSeed()
 				}
-				if testCount > 1 {
-					fmt.Fprintf(out, "test %d of %d, seed %d\n", i, testCount, spec.Seed)
+				if tf.testCount > 1 {
+					fmt.Fprintf(out, "test %d of %d, seed %d\n", i, tf.testCount, spec.Seed)
 				}
 				o, err := runner.Run(ctx, spec)
 				if err != nil {
@@ -94,81 +109,202 @@ Exit code: 0 valid, 1 invalid, 2 unknown, 3 the test could not run.`,
 					}
 					return err
 				}
-				fmt.Fprintf(out, "%d ops in %s, %.0f ops/s, seed %d\n", o.Ops, spec.Defaults().TimeLimit, o.OpsPerSecond, spec.Seed)
-				results.PrintSummary(out, o.Result, o.Dir)
-				if o.Result.Valid != checker.Valid {
-					return verdictExit(o.Result.Valid)
+				results.PrintSummary(out, o.Report, o.Dir)
+				if o.Report.Valid != checker.Valid {
+					return verdictExit(o.Report.Valid)
 				}
 			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&spec.Workload, "workload", runner.WorkloadZKRegister, "the workload: zk-register or kafka-queue")
-	f.StringVar(&spec.Name, "name", "", "the test's name in the store (default: the workload's)")
-	f.DurationVar(&spec.TimeLimit, "time-limit", 60*time.Second, "how long the workload runs")
-	f.IntVar(&spec.Concurrency, "concurrency", 10, "client processes")
-	f.Float64Var(&spec.Rate, "rate", 0, "ops per second across all clients; 0 for as fast as they go")
-	f.Uint64Var(&seed, "seed", 0, "seed of every random choice (default: random, always recorded)")
-	f.IntVar(&testCount, "test-count", 1, "run the test N times, stopping at the first that is not valid")
-	f.StringVar(&spec.Store, "store", "store", "the store directory")
-	f.DurationVar(&spec.CheckTimeout, "check-timeout", 5*time.Minute, "how long the checker may take before the verdict is unknown")
-	f.BoolVar(&spec.KeepData, "keep-data", false, "keep the nodes' data directories in the store")
-	f.IntVar(&spec.ZKRegister.Keys, "keys", 5, "zk-register: keys in use at once")
-	f.IntVar(&spec.ZKRegister.OpsPerKey, "ops-per-key", 200, "zk-register: ops on a key before it is retired for a fresh one")
-	f.StringVar(&reads, "reads", "sync", "zk-register: reads are sync (sync, then get), local (plain get) or none")
-	f.DurationVar(&opTimeout, "op-timeout", 0, "an op not done by then is info (default 5s for zk-register, 10s for kafka-queue)")
-	f.IntVar(&spec.KafkaQueue.Partitions, "partitions", 3, "kafka-queue: the topic's partitions")
-	f.IntVar(&spec.KafkaQueue.ReplicationFactor, "replication-factor", 3, "kafka-queue: the topic's replication factor")
-	f.IntVar(&spec.KafkaQueue.MinISR, "min-isr", 2, "kafka-queue: the topic's min.insync.replicas")
-	f.StringVar(&acks, "acks", "all", "kafka-queue: acks all (every in-sync replica) or leader (acks=1)")
-	f.StringVar(&spec.KafkaQueue.Idempotence, "idempotence", "", "kafka-queue: idempotent producer on or off (default on; off with --acks leader)")
-	f.BoolVar(&spec.KafkaQueue.UncleanLeaderElection, "unclean-leader-election", false, "kafka-queue: the topic's unclean.leader.election.enable")
-	f.StringVar(&consumer, "consumer", "assign", "kafka-queue: consumers assign every partition and read from the start, or subscribe to a consumer group")
-	f.StringVar(&nemesisKinds, "nemesis", "none", "faults: a comma list of partition, kill, pause, packet; or none, all")
-	f.DurationVar(&spec.Nemesis.Interval, "nemesis-interval", 10*time.Second, "time from a fault's start to its stop, and again to the next")
-	f.StringVar(&spec.Nemesis.Partition, "partition", "", "partition shape: one, halves, majorities-ring, bridge, zk-leader, kafka-controller, kafka-leader, zk-kafka (default: one of the first four, drawn each time)")
-	f.StringVar(&spec.Nemesis.Grudge, "grudge", "", "an explicit partition, e.g. 'zk1,kafka1|zk2,zk3,kafka2,kafka3': each side sees only itself")
-	f.StringVar(&spec.Nemesis.Target, "targets", "one", "what kill, pause and packet faults hit: one, minority, majority, all, zk-leader, kafka-controller, kafka-leader, or node names")
-	f.StringVar(&roles, "nemesis-roles", "zk,kafka", "restrict kill, pause and packet targets to zk, kafka or both")
-	f.StringVar(&packet, "packet", "delay", "packet behaviours: a comma list of delay, loss, duplicate, reorder, corrupt (delay 50ms±10ms, 20% for the others)")
-	f.DurationVar(&spec.QuietPeriod, "quiet-period", 5*time.Second, "after healing, how long to leave the cluster alone before the final reads")
-	addClusterFlags(cmd, &spec.Cluster)
+	s := &tf.spec
+	f.StringVar(&s.Workload, "workload", runner.DefaultWorkload, "the workload: "+workloadNames())
+	f.StringVar(&s.Name, "name", "", "the test's name in the store (default: the workload's)")
+	f.DurationVar(&s.TimeLimit, "time-limit", 60*time.Second, "how long the workload runs")
+	f.IntVar(&s.Concurrency, "concurrency", 10, "client processes, 1 to 1000")
+	f.Float64Var(&s.Rate, "rate", 0, "ops per second across all clients; 0 for as fast as they go")
+	f.Uint64Var(&tf.seed, "seed", 0, "seed of every random choice (default: random, always recorded)")
+	f.IntVar(&tf.testCount, "test-count", 1, "run the test N times, stopping at the first that is not valid")
+	f.StringVar(&s.Store, "store", "store", "the store directory")
+	f.DurationVar(&s.CheckTimeout, "check-timeout", 5*time.Minute, "how long the checkers may take before the verdict is unknown")
+	f.DurationVar(&s.OpTimeout, "op-timeout", 0, "an op not done by then is info (default: the workload's; 5s for zk-register, 10s for kafka-queue)")
+	f.DurationVar(&s.QuietPeriod, "quiet-period", 5*time.Second, "after healing, how long to leave the cluster alone before the final reads")
+	f.BoolVar(&s.Cluster.KeepData, "keep-data", false, "keep the nodes' data directories in the store")
+	for _, def := range registry.All() {
+		o := def.NewOptions()
+		tf.wopts[def.Name] = o
+		tf.wflags.add(f, def.Name, o.Flags)
+	}
+	f.StringVar(&tf.nemesis, "nemesis", "none", "faults: a comma list of "+faultNames()+"; or none, all")
+	f.DurationVar(&s.Nemesis.Interval, "nemesis-interval", 10*time.Second, "time from a fault's start to its stop, and again to the next")
+	f.StringVar(&s.Nemesis.Partition, "partition", "", "partition shape: one, halves, majorities-ring, bridge, zk-leader, kafka-controller, kafka-leader, zk-kafka (default: one of the first four, drawn each time)")
+	f.StringVar(&s.Nemesis.Grudge, "grudge", "", "an explicit partition, e.g. 'zk1,kafka1|zk2,zk3,kafka2,kafka3': each side sees only itself")
+	f.StringVar(&s.Nemesis.Target, "targets", "one", "what kill, pause and packet faults hit: one, minority, majority, all, zk-leader, kafka-controller, kafka-leader, or node names")
+	f.StringVar(&tf.roles, "nemesis-roles", "both", "restrict kill, pause and packet targets to zk, kafka or both")
+	f.StringVar(&tf.packet, "packet", "delay", "packet behaviours: a comma list of delay, loss, duplicate, reorder, corrupt (delay 50ms±10ms, 20% for the others)")
+	addClusterFlags(f, &s.Cluster)
+	f.StringVar(&s.Cluster.Backend, "backend", cluster.DefaultBackend, "where the nodes run: "+backendNames())
+	for _, b := range backends.All() {
+		o := b.NewOptions()
+		tf.bopts[b.Name()] = o
+		tf.bflags.add(f, b.Name(), o.Flags)
+	}
 	return cmd
 }
 
-// parseRoles reads --nemesis-roles.
-func parseRoles(s string) ([]cluster.Role, error) {
-	var roles []cluster.Role
-	for _, part := range strings.Split(s, ",") {
-		switch strings.TrimSpace(part) {
-		case "zk", "zookeeper":
-			roles = append(roles, cluster.RoleZooKeeper)
-		case "kafka":
-			roles = append(roles, cluster.RoleKafka)
-		default:
-			return nil, fmt.Errorf("--nemesis-roles %q: %q is not a role: give zk, kafka or zk,kafka", s, part)
-		}
+// toSpec turns the parsed flags into a validated spec. Values are checked
+// as given: a zero is the user's choice, never "the default".
+func (tf *testFlags) toSpec(f *pflag.FlagSet) error {
+	s := &tf.spec
+	if strings.TrimSpace(s.Workload) == "" {
+		return fmt.Errorf("--workload is empty: choose %s", workloadNames())
 	}
-	return roles, nil
+	def, err := registry.Lookup(s.Workload)
+	if err != nil {
+		return err
+	}
+	if err := tf.wflags.foreign(f, def.Name, "workload"); err != nil {
+		return err
+	}
+	if _, err := backends.Get(s.Cluster.Backend); err != nil {
+		return err
+	}
+	if err := tf.bflags.foreign(f, s.Cluster.Backend, "backend"); err != nil {
+		return err
+	}
+	if tf.testCount < 1 || tf.testCount > 100000 {
+		return fmt.Errorf("--test-count %d is out of range: give 1 to 100000", tf.testCount)
+	}
+	if f.Changed("op-timeout") && s.OpTimeout <= 0 {
+		return fmt.Errorf("--op-timeout %s is not a timeout: give a positive duration such as 5s", s.OpTimeout)
+	}
+	s.WorkloadOptions = tf.wopts[def.Name]
+	if f.Changed("op-timeout") {
+		s.WorkloadOptions.SetOpTimeout(s.OpTimeout)
+	}
+	bo := tf.bopts[s.Cluster.Backend]
+	if err := bo.Validate(); err != nil {
+		return err
+	}
+	if s.Cluster.BackendOptions, err = json.Marshal(bo); err != nil {
+		return err
+	}
+	if err := checkClusterFlags(s.Cluster); err != nil {
+		return err
+	}
+	faults := nemesis.Builtin()
+	if s.Nemesis.Kinds, err = nemesis.ParseKinds(tf.nemesis, faults); err != nil {
+		return err
+	}
+	if s.Nemesis.Roles, err = nemesis.ParseRoles(tf.roles); err != nil {
+		return err
+	}
+	if s.Nemesis.Packet.Behaviours, err = netfault.ParseBehaviours(tf.packet); err != nil {
+		return fmt.Errorf("--packet: %w", err)
+	}
+	if s.Nemesis.Packet.Behaviours == 0 {
+		return fmt.Errorf("--packet %q shapes nothing: choose some of delay, loss, duplicate, reorder, corrupt, or all", tf.packet)
+	}
+	if err := unusedNemesisFlags(f, s.Nemesis.Kinds, faults); err != nil {
+		return err
+	}
+	if len(s.Nemesis.Kinds) > 0 && s.Nemesis.Interval < 100*time.Millisecond {
+		return fmt.Errorf("--nemesis-interval %s is too short: give at least 100ms", s.Nemesis.Interval)
+	}
+	// The cluster's and the nemesis's options have defaults no flag sets
+	// (the flags refuse zeros themselves); the rest is checked as given,
+	// before defaults could mask a zero.
+	s.Cluster = s.Cluster.Defaults()
+	s.Nemesis = s.Nemesis.Defaults()
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	*s = s.Defaults()
+	return s.Validate()
 }
 
-// verdictExit turns a verdict into the command's exit code.
-// malformed returns the error of the first checker that could not read the
-// history, when no checker reached a verdict: the input is bad, exit 3.
-func malformed(res checker.Result) string {
-	if res.Valid != checker.Unknown {
-		return ""
+// unusedNemesisFlags refuses a nemesis flag that no requested fault reads:
+// it would change nothing, and the run would look as if it had.
+func unusedNemesisFlags(f *pflag.FlagSet, kinds []nemesis.Kind, faults []nemesis.Fault) error {
+	used := nemesis.FlagsUsed(kinds, faults)
+	all := nemesis.FlagsUsed(nemesis.Kinds(faults), faults)
+	all = append(all, "nemesis-interval")
+	if len(kinds) > 0 {
+		used = append(used, "nemesis-interval")
 	}
-	if res.Error != "" {
-		return res.Error
+	for _, name := range all {
+		if !f.Changed(name) || slices.Contains(used, name) {
+			continue
+		}
+		if len(kinds) == 0 {
+			return fmt.Errorf("--%s shapes faults, but --nemesis asks for none: add the faults it is for (--nemesis ...), or drop it", name)
+		}
+		return fmt.Errorf("--%s does nothing with --nemesis %s: no fault asked for reads it; drop it, or add the fault it is for", name, kindsText(kinds))
 	}
-	for _, r := range res.Results {
-		if msg := malformed(r); msg != "" {
-			return msg
+	return nil
+}
+
+func kindsText(kinds []nemesis.Kind) string {
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = string(k)
+	}
+	return strings.Join(parts, ",")
+}
+
+// testHelp is the test command's long help, from the registered workloads
+// and faults.
+func testHelp() string {
+	var b strings.Builder
+	b.WriteString(`Runs a test against a real cluster and checks its history. Prints a live
+progress line, then a summary; the run's directory (store/<test>/<start>/,
+store/latest) holds test.json, history.jsonl, results.json, the checkers'
+visualizations and plots, faultline.log and each node's config and server log.
+
+Workloads (--workload):
+`)
+	for _, def := range registry.All() {
+		lines := strings.Split(def.Help, "\n")
+		fmt.Fprintf(&b, "  %-13s %s\n", def.Name, lines[0])
+		for _, l := range lines[1:] {
+			fmt.Fprintf(&b, "  %-13s %s\n", "", l)
 		}
 	}
-	return ""
+	b.WriteString("\nFaults (--nemesis):\n")
+	for _, f := range nemesis.Builtin() {
+		fmt.Fprintf(&b, "  %-13s %s\n", f.Kind(), f.Summary())
+	}
+	b.WriteString("\nBackends (--backend):\n")
+	for _, be := range backends.All() {
+		fmt.Fprintf(&b, "  %-13s %s\n", be.Name(), be.Summary())
+	}
+	b.WriteString("\nExit code: 0 valid, 1 invalid, 2 unknown, 3 the test could not run.")
+	return b.String()
+}
+
+func workloadNames() string {
+	var names []string
+	for _, d := range registry.All() {
+		names = append(names, d.Name)
+	}
+	return strings.Join(names, " or ")
+}
+
+func faultNames() string {
+	var names []string
+	for _, k := range nemesis.Kinds(nemesis.Builtin()) {
+		names = append(names, string(k))
+	}
+	return strings.Join(names, ", ")
+}
+
+func backendNames() string {
+	var names []string
+	for _, b := range backends.All() {
+		names = append(names, b.Name())
+	}
+	return strings.Join(names, " or ")
 }
 
 func verdictExit(v checker.Validity) error {
@@ -189,10 +325,11 @@ func randomSeed() uint64 {
 }
 
 // progressPrinter rewrites one line on a terminal, and prints a line every
-// ten seconds elsewhere.
+// ten seconds, or when the phase changes, elsewhere.
 func progressPrinter(w io.Writer) runner.ProgressSink {
 	tty := isTerminal(w)
 	var last time.Duration = -1
+	lastPhase := ""
 	return func(p runner.Progress) {
 		if tty {
 			end := ""
@@ -202,9 +339,9 @@ func progressPrinter(w io.Writer) runner.ProgressSink {
 			fmt.Fprintf(w, "\r\033[K%s%s", p, end)
 			return
 		}
-		if p.Phase == "done" || last < 0 || p.Elapsed-last >= 10*time.Second {
+		if p.Phase != lastPhase || last < 0 || p.Elapsed-last >= 10*time.Second {
 			fmt.Fprintln(w, p)
-			last = p.Elapsed
+			last, lastPhase = p.Elapsed, p.Phase
 		}
 	}
 }
@@ -218,67 +355,13 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-func newCheckCommand() *cobra.Command {
-	var opts checker.Options
-	var workload string
-	cmd := &cobra.Command{
-		Use:   "check DIR|FILE",
-		Short: "Check a stored history again: no cluster, no root, no network",
-		Long: `Checks a stored run's history again and prints the same summary as the
-run, with the same exit code: 0 valid, 1 invalid, 2 unknown, 3 could not
-check. DIR is a run's directory (or store/latest); FILE a history.jsonl.
-The workload comes from the run's test.json, else from --workload.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			path, dir, err := results.Locate(args[0])
-			if err != nil {
-				return err
-			}
-			details := map[string]any{}
-			if !cmd.Flags().Changed("workload") {
-				if spec, err := readTestSpec(dir); err == nil {
-					workload = spec.Workload
-					if workload == runner.WorkloadKafkaQueue {
-						details["acks"] = string(spec.KafkaQueue.Acks)
-						details["consumer"] = string(spec.KafkaQueue.Consumer)
-					} else {
-						details["reads"] = string(spec.ZKRegister.Reads)
-					}
-				}
-			}
-			ctx, stop := signalContext()
-			defer stop()
-			res, err := runner.Check(ctx, path, workload, details, opts)
-			if err != nil {
-				return fmt.Errorf("check %s: %w", path, err)
-			}
-			if msg := malformed(res); msg != "" {
-				return fmt.Errorf("check %s: %s (the history format is in docs/history.md)", path, msg)
-			}
-			if opts.OutDir != "" {
-				if err := results.WriteJSON(filepath.Join(opts.OutDir, results.ResultsFile), res); err != nil {
-					return err
-				}
-			}
-			results.PrintSummary(cmd.OutOrStdout(), res, dir)
-			return verdictExit(res.Valid)
-		},
-	}
-	cmd.Flags().StringVar(&workload, "workload", runner.WorkloadZKRegister, "the workload whose checkers to run, when there is no test.json")
-	cmd.Flags().DurationVar(&opts.Timeout, "check-timeout", 5*time.Minute, "how long the checker may take before the verdict is unknown")
-	cmd.Flags().StringVar(&opts.OutDir, "out", "", "write results.json and visualizations of bad keys into this directory")
-	return cmd
-}
+// errNoArgs says a command takes no arguments.
+var errNoArgs = errors.New("takes no arguments")
 
-// readTestSpec reads a run's test.json.
-func readTestSpec(dir string) (runner.Spec, error) {
-	var spec runner.Spec
-	b, err := os.ReadFile(filepath.Join(dir, results.TestFile))
-	if err != nil {
-		return spec, err
+// noArgs refuses arguments with the fix.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("`%s` %v (got %q): give options as flags; see `%s --help`", cmd.CommandPath(), errNoArgs, strings.Join(args, " "), cmd.CommandPath())
 	}
-	if err := json.Unmarshal(b, &spec); err != nil {
-		return spec, errors.New("test.json is damaged")
-	}
-	return spec, nil
+	return nil
 }

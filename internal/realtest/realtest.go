@@ -1,24 +1,35 @@
-// Package realtest holds what the tests that start real servers share.
+// Package realtest holds what the tests that start real servers or make
+// network namespaces share.
 package realtest
 
 import (
 	"os"
+	"runtime"
 	"testing"
 	"time"
-
-	"github.com/faultline/faultline/cluster"
 )
 
-// Require skips a real-cluster test on a machine that cannot run one (not
-// root, not Linux), except in CI (CI=true), where it fails: CI must run the
-// real tests, never pass by skipping them.
+// Env is the environment variable that asks for the real tests: those
+// that need root and start servers, JVMs or network namespaces. `make
+// test` sets it; `make unit` does not, so it never starts any of them.
+const Env = "FAULTLINE_REAL_TESTS"
+
+// Wanted reports whether the real tests were asked for.
+func Wanted() bool { return os.Getenv(Env) == "1" }
+
+// Require skips a real test unless Env=1 asks for it; asked for, it fails
+// on a machine that cannot run it (not root, not Linux): a test that was
+// asked for must run, never pass by skipping.
 func Require(t testing.TB) {
 	t.Helper()
-	if err := cluster.Preflight(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI must run the real-cluster tests: %v", err)
-		}
-		t.Skipf("real-cluster test: %v", err)
+	if !Wanted() {
+		t.Skipf("real test (root, servers or namespaces): set %s=1 to run it, as `make test` does", Env)
+	}
+	if runtime.GOOS != "linux" {
+		t.Fatalf("%s=1 asks for the real tests, which need Linux network namespaces; this is %s", Env, runtime.GOOS)
+	}
+	if os.Geteuid() != 0 {
+		t.Fatalf("%s=1 asks for the real tests, which need root: run them as root (sudo make test)", Env)
 	}
 }
 

@@ -27,8 +27,9 @@ type fakeCluster struct {
 	brokers         []cluster.Node
 }
 
-func (f fakeCluster) ID() string              { return "kfake" }
-func (f fakeCluster) Brokers() []cluster.Node { return f.brokers }
+func (f fakeCluster) ID() string                 { return "kfake" }
+func (f fakeCluster) Brokers() []cluster.Node    { return f.brokers }
+func (f fakeCluster) ZooKeepers() []cluster.Node { return nil }
 func (f fakeCluster) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	var d net.Dialer
 	return d.DialContext(ctx, network, addr)
@@ -281,7 +282,7 @@ func TestKfakeAmbiguousSends(t *testing.T) {
 	if res.Valid != checker.Valid {
 		t.Fatalf("checker: %s, want valid: %+v", res.Valid, res)
 	}
-	if got := res.Details["recovered"]; got != 2 {
+	if got := res.Details.(*checker.QueueDetails).Recovered; got != 2 {
 		t.Errorf("recovered = %v, want 2", got)
 	}
 }
@@ -380,7 +381,7 @@ func TestKfakeLostAnswerThenRejection(t *testing.T) {
 	if res.Valid != checker.Valid {
 		t.Fatalf("checker: %s, want valid: %+v", res.Valid, res.Anomalies)
 	}
-	if got := res.Details["recovered"]; got != 1 {
+	if got := res.Details.(*checker.QueueDetails).Recovered; got != 1 {
 		t.Errorf("recovered = %v, want 1 (%s read back)", got, value)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/cluster"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/workloads"
@@ -18,6 +17,21 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
+
+// Definition registers kafka-queue.
+var Definition = workloads.Definition{
+	Name:    "kafka-queue",
+	Summary: "unique values sent to a fresh topic and polled back; checked for lost, duplicated and reordered messages",
+	Help: `unique values sent to a fresh topic's partitions and polled
+back, then every partition read to its end after healing;
+checked for lost, duplicated, reordered and unexpected
+messages.`,
+	NewOptions: func() workloads.Options { return DefaultOptions() },
+	New: func(env workloads.Env, o workloads.Options) (workloads.Workload, error) {
+		return New(env.Cluster, *o.(*Options), env.Seed, env.Concurrency, env.Log)
+	},
+	LegacyKey: "kafka_queue",
+}
 
 // Workload is the kafka-queue workload on one cluster.
 type Workload struct {
@@ -44,9 +58,8 @@ var _ workloads.Workload = (*Workload)(nil)
 // seed drives which partition each process sends to. The topic is named
 // after the cluster's run.
 func New(c cluster.Cluster, o Options, seed uint64, concurrency int, log *slog.Logger) (*Workload, error) {
-	brokers := len(c.Brokers())
-	o = o.Defaults(brokers)
-	if err := o.Validate(brokers); err != nil {
+	o.Defaults()
+	if err := o.Validate(workloads.ClusterShape{ZooKeepers: len(c.ZooKeepers()), Brokers: len(c.Brokers())}); err != nil {
 		return nil, err
 	}
 	if log == nil {
@@ -227,21 +240,23 @@ func (w *Workload) Client(ctx context.Context, p history.Process) (workloads.Cli
 	return &consumer{cl: cl, mode: string(w.opts.Consumer), wait: min(time.Second, w.opts.OpTimeout), log: w.log}, nil
 }
 
-// Checker checks the queue.
-func (w *Workload) Checker() checker.Checker { return checker.Queue{} }
+// Details describe a kafka-queue run.
+type Details struct {
+	Topic                 string       `json:"topic"`
+	Partitions            int          `json:"partitions"`
+	ReplicationFactor     int          `json:"replication_factor"`
+	MinISR                int          `json:"min_isr"`
+	Acks                  Acks         `json:"acks"`
+	Idempotence           bool         `json:"idempotence"`
+	UncleanLeaderElection bool         `json:"unclean_leader_election"`
+	Consumer              ConsumerMode `json:"consumer"`
+}
 
-// Details describe the workload in results.
-func (w *Workload) Details() map[string]any {
-	return map[string]any{
-		"topic":                   w.topic,
-		"partitions":              w.opts.Partitions,
-		"replication_factor":      w.opts.ReplicationFactor,
-		"min_isr":                 w.opts.MinISR,
-		"acks":                    string(w.opts.Acks),
-		"idempotence":             w.opts.Idempotence,
-		"unclean_leader_election": w.opts.UncleanLeaderElection,
-		"consumer":                string(w.opts.Consumer),
-	}
+// Details describe the run in results.
+func (w *Workload) Details() any {
+	return Details{Topic: w.topic, Partitions: w.opts.Partitions, ReplicationFactor: w.opts.ReplicationFactor,
+		MinISR: w.opts.MinISR, Acks: w.opts.Acks, Idempotence: w.opts.Idempotent(),
+		UncleanLeaderElection: w.opts.UncleanLeaderElection, Consumer: w.opts.Consumer}
 }
 
 // Close closes the admin client.

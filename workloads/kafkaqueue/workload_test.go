@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/workloads"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -84,19 +85,24 @@ func TestEncodePoll(t *testing.T) {
 }
 
 func TestOptions(t *testing.T) {
-	o := Options{}.Defaults(3)
-	if err := o.Validate(3); err != nil {
+	three := workloads.ClusterShape{ZooKeepers: 3, Brokers: 3}
+	o := DefaultOptions()
+	if err := o.Validate(three); err != nil {
 		t.Fatalf("defaults invalid: %v", err)
 	}
 	if o.Partitions != 3 || o.ReplicationFactor != 3 || o.MinISR != 2 || o.Acks != AcksAll || !o.Idempotent() || o.Consumer != ConsumerAssign {
 		t.Errorf("defaults: %+v", o)
 	}
-	if o := (Options{Acks: AcksLeader}).Defaults(3); o.Idempotent() || o.Validate(3) != nil {
-		t.Errorf("acks leader should default to idempotence off: %+v", o)
+	leader := &Options{Acks: AcksLeader}
+	leader.Defaults()
+	if leader.Idempotent() || leader.Validate(three) != nil {
+		t.Errorf("acks leader should default to idempotence off: %+v", leader)
 	}
-	one := Options{}.Defaults(1)
-	if one.ReplicationFactor != 1 || one.MinISR != 1 {
-		t.Errorf("one broker: %+v", one)
+	// One broker: both the replication factor and the min ISR are out of
+	// range, and one error says so.
+	err := DefaultOptions().Validate(workloads.ClusterShape{ZooKeepers: 3, Brokers: 1})
+	if err == nil || !strings.Contains(err.Error(), "--replication-factor 3") || !strings.Contains(err.Error(), "--min-isr 2") {
+		t.Errorf("one broker: %v, want both --replication-factor and --min-isr named", err)
 	}
 	bad := []struct {
 		o    Options
@@ -112,9 +118,13 @@ func TestOptions(t *testing.T) {
 		{Options{Partitions: -1}, "--partitions"},
 	}
 	for _, b := range bad {
-		err := b.o.Defaults(3).Validate(3)
+		b.o.Defaults()
+		err := b.o.Validate(three)
 		if err == nil || !strings.Contains(err.Error(), b.want) {
 			t.Errorf("%+v: error %v, want one naming %s", b.o, err, b.want)
 		}
+	}
+	if err := DefaultOptions().Validate(workloads.ClusterShape{ZooKeepers: 3}); err == nil || !strings.Contains(err.Error(), "--kafka-nodes") {
+		t.Errorf("no brokers: %v", err)
 	}
 }

@@ -27,7 +27,7 @@ func drawOps(t *testing.T, g *generator, n int, made *[]string) []history.Op {
 }
 
 func TestGeneratorIsSeeded(t *testing.T) {
-	o := Options{Keys: 3, OpsPerKey: 10}.Defaults()
+	o := withDefaults(Options{Keys: 3, OpsPerKey: 10})
 	var m1, m2, m3 []string
 	a := drawOps(t, newGenerator(1, o), 200, &m1)
 	b := drawOps(t, newGenerator(1, o), 200, &m2)
@@ -41,7 +41,7 @@ func TestGeneratorIsSeeded(t *testing.T) {
 }
 
 func TestGeneratorKeysValuesAndMix(t *testing.T) {
-	o := Options{Keys: 2, OpsPerKey: 5}.Defaults()
+	o := withDefaults(Options{Keys: 2, OpsPerKey: 5})
 	var made []string
 	ops := drawOps(t, newGenerator(9, o), 100, &made)
 	perKey := map[string]int{}
@@ -75,7 +75,7 @@ func TestGeneratorKeysValuesAndMix(t *testing.T) {
 	if fs["read"] == 0 || fs["write"] == 0 || fs["cas"] == 0 {
 		t.Errorf("op mix %v lacks a kind", fs)
 	}
-	none := drawOps(t, newGenerator(9, Options{Reads: ReadNone}.Defaults()), 100, &made)
+	none := drawOps(t, newGenerator(9, withDefaults(Options{Reads: ReadNone})), 100, &made)
 	for _, op := range none {
 		if op.F == "read" {
 			t.Fatal("a read with --reads none")
@@ -84,7 +84,7 @@ func TestGeneratorKeysValuesAndMix(t *testing.T) {
 }
 
 func TestGeneratorWaitsForKeyCreation(t *testing.T) {
-	g := newGenerator(3, Options{Keys: 1, OpsPerKey: 1}.Defaults())
+	g := newGenerator(3, withDefaults(Options{Keys: 1, OpsPerKey: 1}))
 	if _, err := g.next(func(string) error { return errors.New("no quorum") }); err == nil {
 		t.Fatal("an op was handed out on a key that was not made")
 	}
@@ -101,7 +101,7 @@ func TestGeneratorWaitsForKeyCreation(t *testing.T) {
 // making a fresh key (ZooKeeper without quorum), the others go on with the
 // other keys; with every key being made, they wait for it.
 func TestGeneratorMakesKeysWithoutBlockingOthers(t *testing.T) {
-	g := newGenerator(1, Options{Keys: 2, OpsPerKey: 1000}.Defaults())
+	g := newGenerator(1, withDefaults(Options{Keys: 2, OpsPerKey: 1000}))
 	free := func(string) error { return nil }
 	// Make both keys first.
 	for len(g.keys()) < 2 {
@@ -139,7 +139,7 @@ func TestGeneratorMakesKeysWithoutBlockingOthers(t *testing.T) {
 }
 
 func TestCasAimsAtSeenVersions(t *testing.T) {
-	g := newGenerator(5, Options{Keys: 1, OpsPerKey: 1000, Reads: ReadNone}.Defaults())
+	g := newGenerator(5, withDefaults(Options{Keys: 1, OpsPerKey: 1000, Reads: ReadNone}))
 	var made []string
 	drawOps(t, g, 1, &made)
 	g.observe(41, "r0")
@@ -159,4 +159,9 @@ func TestCasAimsAtSeenVersions(t *testing.T) {
 	if near == 0 {
 		t.Error("no cas aimed near the version seen")
 	}
+}
+
+func withDefaults(o Options) Options {
+	o.Defaults()
+	return o
 }

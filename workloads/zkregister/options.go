@@ -3,6 +3,10 @@ package zkregister
 import (
 	"fmt"
 	"time"
+
+	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/workloads"
+	"github.com/spf13/pflag"
 )
 
 // ReadMode says how reads are done.
@@ -36,8 +40,33 @@ type Options struct {
 	SessionTimeout time.Duration `json:"session_timeout"`
 }
 
+// DefaultOptions returns the options at their defaults.
+func DefaultOptions() *Options {
+	o := &Options{}
+	o.Defaults()
+	return o
+}
+
+// Flags binds zk-register's flags.
+func (o *Options) Flags(fs *pflag.FlagSet) {
+	fs.IntVar(&o.Keys, "keys", o.Keys, "zk-register: keys in use at once, 1 to 10000")
+	fs.IntVar(&o.OpsPerKey, "ops-per-key", o.OpsPerKey, "zk-register: ops on a key before it is retired for a fresh one")
+	fs.Var(workloads.StringFlag[ReadMode]{V: &o.Reads}, "reads", "zk-register: reads are sync (sync, then get), local (plain get) or none")
+}
+
+// SetOpTimeout sets --op-timeout.
+func (o *Options) SetOpTimeout(d time.Duration) { o.OpTimeout = d }
+
+// Checkers check linearizability.
+func (o *Options) Checkers() []checker.Checker {
+	return []checker.Checker{checker.Linearizable{}}
+}
+
+// UsesKafkaTopic is false: zk-register has no topic.
+func (o *Options) UsesKafkaTopic() bool { return false }
+
 // Defaults fills in unset fields.
-func (o Options) Defaults() Options {
+func (o *Options) Defaults() {
 	if o.Keys == 0 {
 		o.Keys = 5
 	}
@@ -53,24 +82,34 @@ func (o Options) Defaults() Options {
 	if o.SessionTimeout == 0 {
 		o.SessionTimeout = 10 * time.Second
 	}
-	return o
 }
 
-// Validate checks options after Defaults.
-func (o Options) Validate() error {
+// Validate checks options against the cluster.
+func (o *Options) Validate(shape workloads.ClusterShape) error {
+	if shape.ZooKeepers < 1 {
+		return fmt.Errorf("zk-register needs ZooKeeper nodes: give --zk-nodes 1 or more")
+	}
+	return o.validate()
+}
+
+// validate checks the options alone.
+func (o *Options) validate() error {
 	if o.Keys < 1 || o.Keys > 10000 {
 		return fmt.Errorf("--keys %d is out of range: choose 1 to 10000", o.Keys)
 	}
-	if o.OpsPerKey < 1 {
-		return fmt.Errorf("--ops-per-key %d is out of range: choose at least 1", o.OpsPerKey)
+	if o.OpsPerKey < 1 || o.OpsPerKey > 1_000_000 {
+		return fmt.Errorf("--ops-per-key %d is out of range: choose 1 to 1000000", o.OpsPerKey)
 	}
 	switch o.Reads {
 	case ReadSync, ReadLocal, ReadNone:
 	default:
 		return fmt.Errorf("--reads %q is not a read mode: choose sync, local or none", o.Reads)
 	}
-	if o.OpTimeout < 10*time.Millisecond {
-		return fmt.Errorf("--op-timeout %s is too short: give at least 10ms", o.OpTimeout)
+	if o.OpTimeout < 10*time.Millisecond || o.OpTimeout > time.Hour {
+		return fmt.Errorf("--op-timeout %s is out of range: give 10ms to 1h", o.OpTimeout)
+	}
+	if o.SessionTimeout < time.Second {
+		return fmt.Errorf("session timeout %s is too short: give at least 1s", o.SessionTimeout)
 	}
 	return nil
 }

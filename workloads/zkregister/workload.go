@@ -8,7 +8,6 @@ import (
 	"path"
 	"time"
 
-	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/cluster"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/workloads"
@@ -17,6 +16,19 @@ import (
 
 // root is the znode under which the registers live.
 const root = "/faultline/registers"
+
+// Definition registers zk-register.
+var Definition = workloads.Definition{
+	Name:    "zk-register",
+	Summary: "znodes read, written and compare-and-set on their version by many sessions",
+	Help: `znodes read, written and compare-and-set on their version by many
+sessions; checked for linearizability with porcupine.`,
+	NewOptions: func() workloads.Options { return DefaultOptions() },
+	New: func(env workloads.Env, o workloads.Options) (workloads.Workload, error) {
+		return New(env.Cluster, *o.(*Options), env.Seed, env.Log)
+	},
+	LegacyKey: "zk_register",
+}
 
 // Workload is the zk-register workload on one cluster.
 type Workload struct {
@@ -29,8 +41,8 @@ type Workload struct {
 
 // New makes the workload for cluster c. The seed drives the generator.
 func New(c cluster.Cluster, o Options, seed uint64, log *slog.Logger) (*Workload, error) {
-	o = o.Defaults()
-	if err := o.Validate(); err != nil {
+	o.Defaults()
+	if err := o.Validate(workloads.ClusterShape{ZooKeepers: len(c.ZooKeepers()), Brokers: len(c.Brokers())}); err != nil {
 		return nil, err
 	}
 	if log == nil {
@@ -157,17 +169,20 @@ func (w *Workload) FinalReads(ctx context.Context, rec workloads.Recorder) error
 	return nil
 }
 
-// Checker checks linearizability.
-func (w *Workload) Checker() checker.Checker { return checker.Linearizable{} }
+// Topic is empty: zk-register has no Kafka topic.
+func (w *Workload) Topic() string { return "" }
 
-// Details describe the workload in results.
-func (w *Workload) Details() map[string]any {
-	return map[string]any{
-		"reads":       string(w.opts.Reads),
-		"keys":        w.opts.Keys,
-		"ops_per_key": w.opts.OpsPerKey,
-		"keys_used":   len(w.gen.keys()),
-	}
+// Details describe a zk-register run.
+type Details struct {
+	Reads     ReadMode `json:"reads"`
+	Keys      int      `json:"keys"`
+	OpsPerKey int      `json:"ops_per_key"`
+	KeysUsed  int      `json:"keys_used"`
+}
+
+// Details describe the run in results.
+func (w *Workload) Details() any {
+	return Details{Reads: w.opts.Reads, Keys: w.opts.Keys, OpsPerKey: w.opts.OpsPerKey, KeysUsed: len(w.gen.keys())}
 }
 
 // Close closes the workload's own session.

@@ -1,0 +1,118 @@
+package checker
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/faultline/faultline/history"
+)
+
+// nemesisFailed records a fault whose completion carries an error.
+func (b *builder) nemesisFailed(f, err string) *builder {
+	return b.add(history.Nemesis, history.Invoke, f, "", "", "").add(history.Nemesis, history.Info, f, "", "", err)
+}
+
+func checkFaults(t *testing.T, requested []string, b *builder) (Result, *FaultDetails) {
+	t.Helper()
+	res := Faults{Requested: requested}.Check(context.Background(), b.ops, Options{})
+	fd, ok := res.Details.(*FaultDetails)
+	if !ok && res.Error == "" {
+		t.Fatalf("details %T", res.Details)
+	}
+	return res, fd
+}
+
+func TestFaults(t *testing.T) {
+	healed := func(b *builder) *builder { return b.nemesis("heal", `{}`) }
+	cases := []struct {
+		name      string
+		requested []string
+		b         *builder
+		want      Validity
+		head      string // in the summary's headline
+		note      string // in the notes
+	}{
+		{"no faults asked, none happened", nil, new(builder).write(0, "1", "1"), Valid, "", ""},
+		{"every kind applied and healed", []string{"partition", "kill"},
+			healed(new(builder).write(0, "1", "1").
+				nemesis("start-partition", `{"shape":"one"}`).nemesis("stop-partition", `"healed"`).
+				nemesis("start-kill", `{"nodes":["zk1"]}`).nemesis("stop-kill", `{"restarted":["zk1"]}`)),
+			Valid, "partition 1/1 applied, kill 1/1 applied; healed", ""},
+		{"some failed, some applied", []string{"partition"},
+			healed(new(builder).
+				nemesis("start-partition", `{}`).nemesis("stop-partition", `"healed"`).
+				nemesisFailed("start-partition", "nftables said no").nemesis("stop-partition", `"healed"`)),
+			Valid, "partition 1/2 applied, 1 failed: nftables said no", ""},
+		{"a kind that never applied", []string{"partition", "pause"},
+			healed(new(builder).
+				nemesisFailed("start-pause", "zk2 is not running").nemesis("stop-pause", `{}`).
+				nemesis("start-partition", `{}`).nemesis("stop-partition", `"healed"`)),
+			Unknown, "pause 0/1 applied, 1 failed: zk2 is not running", "pause faults were requested but none applied"},
+		{"a kind never scheduled", []string{"kill"},
+			healed(new(builder).write(0, "1", "1")),
+			Unknown, "kill 0/0 applied", "kill faults were requested but none was scheduled"},
+		{"the final heal failed", []string{"kill"},
+			new(builder).nemesis("start-kill", `{}`).nemesis("stop-kill", `{}`).nemesisFailed("heal", "restart zk1: no java"),
+			Unknown, "heal failed: restart zk1: no java", "the final heal failed"},
+		{"faults but no heal", []string{"kill"},
+			new(builder).nemesis("start-kill", `{}`).nemesis("stop-kill", `{}`),
+			Unknown, "not healed", "no final heal"},
+		{"a start the history ended in", []string{"kill"},
+			new(builder).add(history.Nemesis, history.Invoke, "start-kill", "", "", ""),
+			Unknown, "kill 0/1 applied, 1 failed: the history ended before the fault started", "none applied"},
+		{"no kinds asked: those in the history count", nil,
+			healed(new(builder).nemesisFailed("start-packet", "no netem")),
+			Valid, "packet 0/1 applied, 1 failed: no netem", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res, fd := checkFaults(t, tc.requested, tc.b)
+			if res.Valid != tc.want {
+				t.Errorf("verdict %s, want %s; notes %v", res.Valid, tc.want, res.Notes)
+			}
+			head, _ := fd.Summary()
+			if !strings.Contains(head, tc.head) {
+				t.Errorf("headline %q, want it to contain %q", head, tc.head)
+			}
+			notes := strings.Join(res.Notes, "\n")
+			if (tc.note == "" && notes != "") || !strings.Contains(notes, tc.note) {
+				t.Errorf("notes %q, want %q", notes, tc.note)
+			}
+		})
+	}
+}
+
+// TestFaultsWindows: each fault's window runs from its start's invocation to
+// its stop's completion, on the history's clock, with what it did.
+func TestFaultsWindows(t *testing.T) {
+	b := new(builder).write(0, "1", "1").
+		nemesis("start-partition", `{"drops":{"zk1":["zk2"]}}`).
+		write(0, "2", "2").
+		nemesis("stop-partition", `"healed"`).
+		nemesis("start-kill", `{"nodes":["zk3"]}`)
+	_, fd := checkFaults(t, []string{"partition", "kill"}, b)
+	if len(fd.Windows) != 2 {
+		t.Fatalf("windows %+v", fd.Windows)
+	}
+	p := fd.Windows[0]
+	if p.Kind != "partition" || p.Start != 20 || p.Stop != 70 || !p.Applied || !strings.Contains(p.What, "zk2") {
+		t.Errorf("partition window %+v, want 20 to 70", p)
+	}
+	k := fd.Windows[1]
+	if k.Kind != "kill" || k.Start != 80 || k.Stop != 90 {
+		t.Errorf("kill window %+v: a fault never stopped lasts to the end of the history", k)
+	}
+	_, lines := fd.Summary()
+	if len(lines) != 2 || !strings.Contains(lines[0], "partition") {
+		t.Errorf("lines %q", lines)
+	}
+}
+
+func TestFaultsMalformed(t *testing.T) {
+	b := new(builder).add(history.Nemesis, history.Info, "stop-kill", "", "", "")
+	res := Faults{}.Check(context.Background(), b.ops, Options{})
+	if res.Valid != Unknown || !strings.Contains(res.Error, "malformed nemesis ops") {
+		t.Errorf("%s %q", res.Valid, res.Error)
+	}
+}

@@ -1,0 +1,128 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+
+	"github.com/faultline/faultline/cluster"
+	"github.com/spf13/pflag"
+)
+
+// Backend is the local backend: every node a JVM in its own Linux network
+// namespace on this machine, joined by a bridge in a namespace of the
+// run's own. It needs root.
+type Backend struct{}
+
+var _ cluster.Backend = Backend{}
+
+// Name returns "local".
+func (Backend) Name() string { return "local" }
+
+// Summary says what the backend is.
+func (Backend) Summary() string {
+	return "every node a JVM in its own network namespace on this machine (needs root)"
+}
+
+// Options are the local backend's own options.
+type Options struct {
+	// Java is the java binary the servers run on (default $JAVA_HOME/bin/java,
+	// else java on PATH).
+	Java string `json:"java,omitempty"`
+}
+
+// NewOptions returns the local backend's options at their defaults.
+func (Backend) NewOptions() cluster.BackendOptions { return &Options{} }
+
+// Flags binds --java.
+func (o *Options) Flags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Java, "java", "", "local backend: the java binary the servers run on (default $JAVA_HOME/bin/java, else java on PATH)")
+}
+
+// Validate checks that a java given is executable.
+func (o *Options) Validate() error {
+	if o.Java != "" && !isExecutable(o.Java) {
+		return fmt.Errorf("--java %s is not an executable file: give the path of a java binary (a JDK 17 or later)", o.Java)
+	}
+	return nil
+}
+
+// decodeOptions reads the local options a cluster.Options carries.
+func decodeOptions(o cluster.Options) (*Options, error) {
+	bo, err := cluster.DecodeBackendOptions(Backend{}, o.BackendOptions)
+	if err != nil {
+		return nil, fmt.Errorf("the local backend's options are damaged (%v): fix backend_options in test.json", err)
+	}
+	lo := bo.(*Options)
+	return lo, lo.Validate()
+}
+
+// Preflight checks for Linux, root, Java and Maven or the fetched servers.
+func (Backend) Preflight(ctx context.Context, o cluster.Options) error {
+	if err := Preflight(); err != nil {
+		return err
+	}
+	lo, err := decodeOptions(o.Defaults())
+	if err != nil {
+		return err
+	}
+	if _, err := lo.findJava(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Preflight checks that this machine can run the local backend: Linux and
+// root.
+func Preflight() error {
+	if runtime.GOOS != "linux" {
+		return fmt.Errorf("the local cluster needs Linux network namespaces and this is %s: run faultline on Linux", runtime.GOOS)
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("the local cluster needs root to make network namespaces: run faultline as root (sudo faultline ...)")
+	}
+	return nil
+}
+
+// findJava returns the java binary to run the servers on.
+func (o *Options) findJava() (string, error) {
+	if o.Java != "" {
+		return o.Java, nil
+	}
+	if home := os.Getenv("JAVA_HOME"); home != "" {
+		if p := filepath.Join(home, "bin", "java"); isExecutable(p) {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath("java"); err == nil {
+		return p, nil
+	}
+	return "", errors.New("no java found on PATH or in $JAVA_HOME: install a JDK 17 (apt-get install openjdk-17-jre-headless), or give --java")
+}
+
+func isExecutable(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
+}
+
+// Status describes a run from its state file.
+func (Backend) Status(ctx context.Context, id string) (cluster.Status, error) {
+	return StatusOf(ctx, id)
+}
+
+// Exec runs a command inside a node's network namespace.
+func (Backend) Exec(ctx context.Context, id, node string, argv []string, o cluster.ExecOptions) (int, error) {
+	return Exec(ctx, id, node, argv, o)
+}
+
+// Down removes a run's processes, namespaces and files.
+func (Backend) Down(ctx context.Context, id string, all bool) (removed, live []string, err error) {
+	if err := Preflight(); err != nil {
+		return nil, nil, err
+	}
+	return Down(ctx, id, all)
+}

@@ -1,0 +1,58 @@
+package local
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// The command-line tools a run provides in <dir>/bin, for `cluster exec`:
+// each runs a class of the servers' distribution. Without arguments naming
+// a server they talk to the node the command runs on.
+var tools = map[string]string{
+	"zkCli":                  "org.apache.zookeeper.ZooKeeperMain",
+	"kafka-topics":           "org.apache.kafka.tools.TopicCommand",
+	"kafka-console-producer": "kafka.tools.ConsoleProducer",
+	"kafka-console-consumer": "org.apache.kafka.tools.consumer.ConsoleConsumer",
+}
+
+// toolScript is a tool's shell wrapper. zkCli gets -server and the Kafka
+// tools --bootstrap-server when the caller gives none.
+func toolScript(name, class, java, classpath string) string {
+	var b strings.Builder
+	b.WriteString("#!/bin/sh\n# written by faultline: runs " + class + "\n")
+	switch name {
+	case "zkCli":
+		b.WriteString(`case " $* " in *" -server "*) ;; *) set -- -server "${FAULTLINE_ZK_CONNECT}" "$@" ;; esac` + "\n")
+	default:
+		b.WriteString(`case " $* " in *" --bootstrap-server "*) ;; *) set -- --bootstrap-server "${FAULTLINE_BOOTSTRAP}" "$@" ;; esac` + "\n")
+	}
+	fmt.Fprintf(&b, "exec %q -Xmx256m -XX:TieredStopAtLevel=1 -Dlog4j.configuration=file:\"$(dirname \"$0\")/log4j.properties\" -cp %q %s \"$@\"\n",
+		java, classpath, class)
+	return b.String()
+}
+
+func writeTools(dir, java, classpath string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("make %s: %w", dir, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "log4j.properties"), []byte(toolsLog4j), 0o644); err != nil {
+		return fmt.Errorf("write tools' log4j config: %w", err)
+	}
+	for name, class := range tools {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(toolScript(name, class, java, classpath)), 0o755); err != nil {
+			return fmt.Errorf("write tool %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// toolsLog4j keeps the tools quiet but for warnings, on standard error.
+const toolsLog4j = `# written by faultline
+log4j.rootLogger=WARN, stderr
+log4j.appender.stderr=org.apache.log4j.ConsoleAppender
+log4j.appender.stderr.Target=System.err
+log4j.appender.stderr.layout=org.apache.log4j.PatternLayout
+log4j.appender.stderr.layout.ConversionPattern=%p %m (%c)%n
+`

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/results"
+	"github.com/faultline/faultline/runner"
+	"github.com/faultline/faultline/workloads/registry"
+	"github.com/spf13/cobra"
+)
+
+func newCheckCommand() *cobra.Command {
+	var workload, outDir string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "check DIR|FILE",
+		Short: "Check a stored history again: no cluster, no root, no network",
+		Long: `Checks a stored run's history again and prints the same summary as the
+run, with the same exit code: 0 valid, 1 invalid, 2 unknown, 3 could not
+check. DIR is a run's directory (or store/latest); FILE a history.jsonl.
+The workload, its options and the faults asked for come from the run's
+test.json; --workload checks the history without it (for a history alone,
+or a run whose test.json is damaged).`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return fmt.Errorf("`faultline check` takes one run directory or history file, got %d: e.g. `faultline check store/latest`", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if timeout <= 0 {
+				return fmt.Errorf("--check-timeout %s is not a timeout: give a positive duration such as 5m", timeout)
+			}
+			path, dir, err := results.Locate(args[0])
+			if err != nil {
+				return err
+			}
+			rec, err := recordFor(dir, workload, cmd.Flags().Changed("workload"))
+			if err != nil {
+				return err
+			}
+			ops, note, err := runner.ReadHistory(path)
+			if err != nil {
+				return fmt.Errorf("check %s: %w", path, err)
+			}
+			if len(ops) == 0 {
+				return fmt.Errorf("check %s: the history has no ops, so there is nothing to check: give the history.jsonl of a run that ran", path)
+			}
+			ctx, stop := signalContext()
+			defer stop()
+			rep, err := runner.Judge(ctx, rec, ops, checker.Options{Timeout: timeout})
+			if err != nil {
+				return fmt.Errorf("check %s: %w", path, err)
+			}
+			if note != "" {
+				rep.Notes = append(rep.Notes, note)
+			}
+			if msg := runner.Malformed(rep.Checks); msg != "" {
+				return fmt.Errorf("check %s: %s (the history format is in docs/history.md)", path, msg)
+			}
+			if outDir != "" {
+				if err := results.WriteFiles(outDir, &rep); err != nil {
+					return err
+				}
+			} else {
+				results.AttachFiles(dir, &rep)
+			}
+			shown := dir
+			if rec.Dir != "" {
+				shown = rec.Dir
+			}
+			results.PrintSummary(cmd.OutOrStdout(), rep, shown)
+			return verdictExit(rep.Valid)
+		},
+	}
+	cmd.Flags().StringVar(&workload, "workload", "", "check the history as this workload's, without test.json: "+workloadNames())
+	cmd.Flags().DurationVar(&timeout, "check-timeout", 5*time.Minute, "how long the checkers may take before the verdict is unknown")
+	cmd.Flags().StringVar(&outDir, "out", "", "write results.json, visualizations and plots into this directory (made if missing)")
+	return cmd
+}
+
+// recordFor returns what to check a history as: the run's test.json, or,
+// with --workload, a bare record of that workload.
+func recordFor(dir, workload string, given bool) (runner.Record, error) {
+	if given {
+		def, err := registry.Lookup(workload)
+		if err != nil {
+			return runner.Record{}, err
+		}
+		return runner.Record{Spec: runner.Spec{Workload: def.Name, WorkloadOptions: def.NewOptions()}}, nil
+	}
+	rec, err := runner.ReadRecord(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return runner.Record{}, fmt.Errorf("no %s beside the history in %s: name its workload with --workload (%s)", results.TestFile, filepath.Clean(dir), workloadNames())
+	}
+	return rec, err
+}

@@ -1,0 +1,201 @@
+package nemesis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+
+	"github.com/faultline/faultline/cluster"
+)
+
+// Partition shapes.
+const (
+	ShapeOne             = "one"
+	ShapeHalves          = "halves"
+	ShapeMajoritiesRing  = "majorities-ring"
+	ShapeBridge          = "bridge"
+	ShapeZKLeader        = "zk-leader"
+	ShapeKafkaController = "kafka-controller"
+	ShapeKafkaLeader     = "kafka-leader"
+	ShapeZKKafka         = "zk-kafka"
+	ShapeGrudge          = "grudge"
+)
+
+// randomShapes are drawn from when no shape is given.
+var randomShapes = []string{ShapeOne, ShapeHalves, ShapeMajoritiesRing, ShapeBridge}
+
+// partitionFault cuts the network between groups of nodes: each node drops
+// the packets of the nodes its grudge names, through its network
+// capability (nftables in the node's namespace on the local backend). The
+// harness's own traffic is never cut.
+type partitionFault struct{}
+
+func (*partitionFault) Kind() Kind { return KindPartition }
+
+func (*partitionFault) Summary() string {
+	return "cut the network between groups of nodes (each node drops its peers' packets)"
+}
+
+func (*partitionFault) Flags() []string { return []string{"partition", "grudge"} }
+
+func (*partitionFault) Validate(o Options, nodes []NodeInfo) error {
+	switch o.Partition {
+	case "", ShapeOne, ShapeHalves, ShapeMajoritiesRing, ShapeBridge, ShapeZKLeader, ShapeKafkaController, ShapeKafkaLeader, ShapeZKKafka:
+		if o.Grudge != "" {
+			return fmt.Errorf("--grudge and --partition %s contradict each other: give one of them", o.Partition)
+		}
+	case ShapeGrudge:
+		if _, err := ParseGrudge(o.Grudge, nodeNames(nodes)); err != nil {
+			return fmt.Errorf("--grudge: %w", err)
+		}
+	default:
+		return fmt.Errorf("--partition %q is not a shape: choose one, halves, majorities-ring, bridge, zk-leader, kafka-controller, kafka-leader, zk-kafka, or give --grudge", o.Partition)
+	}
+	return nil
+}
+
+func (*partitionFault) Draw(o Options, nodes []NodeInfo, rng *rand.Rand) (Step, error) {
+	s := Step{Shape: o.Partition}
+	if s.Shape == "" {
+		s.Shape = randomShapes[rng.IntN(len(randomShapes))]
+	}
+	g, err := drawGrudge(s.Shape, o.Grudge, nodes, rng)
+	if err != nil {
+		return s, err
+	}
+	s.Grudge = g
+	return s, nil
+}
+
+// drawGrudge draws a random shape's grudge; shapes resolved at run time
+// (the leader shapes) get none.
+func drawGrudge(shape, spec string, nodes []NodeInfo, rng *rand.Rand) (Grudge, error) {
+	names := nodeNames(nodes)
+	switch shape {
+	case ShapeOne:
+		return IsolateOne(names, rng), nil
+	case ShapeHalves:
+		return Halves(names, rng), nil
+	case ShapeMajoritiesRing:
+		return MajoritiesRing(names, rng), nil
+	case ShapeBridge:
+		return Bridge(names, rng), nil
+	case ShapeZKKafka:
+		var zks, brokers []string
+		for _, n := range nodes {
+			if n.Role == cluster.RoleZooKeeper {
+				zks = append(zks, n.Name)
+			} else {
+				brokers = append(brokers, n.Name)
+			}
+		}
+		return Split([][]string{zks, brokers}), nil
+	case ShapeGrudge:
+		return ParseGrudge(spec, names)
+	}
+	return nil, nil
+}
+
+func (*partitionFault) Available(env *Env) error { return networksAvailable(env) }
+
+// networksAvailable says whether every node offers its network.
+func networksAvailable(env *Env) error {
+	for _, n := range env.Cluster.Nodes() {
+		if n.Network() == nil {
+			return fmt.Errorf("node %s offers no network capability on this backend", n.Name())
+		}
+	}
+	return nil
+}
+
+func (p *partitionFault) Start(ctx context.Context, env *Env, s Step) (any, error) {
+	g := s.Grudge
+	if g == nil {
+		var err error
+		if g, err = resolveGrudge(ctx, env, s.Shape); err != nil {
+			return nil, err
+		}
+	}
+	did := map[string]any{"shape": s.Shape, "drops": g}
+	return did, applyGrudge(ctx, env.Cluster, g)
+}
+
+// resolveGrudge isolates the node that leads now, for the leader shapes.
+func resolveGrudge(ctx context.Context, env *Env, shape string) (Grudge, error) {
+	var which string
+	switch shape {
+	case ShapeZKLeader:
+		which = TargetZKLeader
+	case ShapeKafkaController:
+		which = TargetKafkaController
+	case ShapeKafkaLeader:
+		which = TargetKafkaLeader
+	default:
+		return nil, fmt.Errorf("partition shape %q has no grudge", shape)
+	}
+	n, err := leaderOf(ctx, env, which)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, node := range env.Cluster.Nodes() {
+		names = append(names, node.Name())
+	}
+	return Isolate(names, n.Name()), nil
+}
+
+// applyGrudge makes every node drop what the grudge says, and nodes it
+// does not name drop nothing. Nodes are changed one after the other; if one
+// fails, the others still get theirs, and the error names each failure.
+func applyGrudge(ctx context.Context, c cluster.Cluster, g Grudge) error {
+	addrs := map[string]netip.Addr{}
+	for _, n := range c.Nodes() {
+		addrs[n.Name()] = n.Addr()
+	}
+	for name, peers := range g {
+		if _, ok := addrs[name]; !ok {
+			return fmt.Errorf("grudge names node %q, which the cluster does not have", name)
+		}
+		for _, p := range peers {
+			if _, ok := addrs[p]; !ok {
+				return fmt.Errorf("grudge makes %s drop node %q, which the cluster does not have", name, p)
+			}
+			if p == name {
+				return fmt.Errorf("grudge makes %s drop itself", name)
+			}
+		}
+	}
+	var errs []error
+	for _, n := range c.Nodes() {
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("partition %s: %w", n.Name(), err))
+			break
+		}
+		var drops []netip.Addr
+		for _, p := range g[n.Name()] {
+			drops = append(drops, addrs[p])
+		}
+		nw := n.Network()
+		if nw == nil && len(drops) == 0 {
+			continue // nothing to clear where nothing can be set
+		}
+		if nw == nil {
+			errs = append(errs, fmt.Errorf("partition %s: the node offers no network capability", n.Name()))
+			continue
+		}
+		if err := nw.Drop(ctx, drops); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (p *partitionFault) Stop(ctx context.Context, env *Env, _ Step) (any, error) {
+	return "healed", applyGrudge(ctx, env.Cluster, nil)
+}
+
+func (p *partitionFault) Heal(ctx context.Context, env *Env) (any, error) {
+	return "removed", applyGrudge(ctx, env.Cluster, nil)
+}
