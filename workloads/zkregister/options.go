@@ -22,6 +22,10 @@ const (
 	ReadLocal ReadMode = "local"
 	// ReadNone does no reads but the final ones.
 	ReadNone ReadMode = "none"
+	// ReadQuorum writes the session's barrier znode (a quorum operation),
+	// then gets: a read ZooKeeper makes linearizable, at the cost of a
+	// write per read.
+	ReadQuorum ReadMode = "quorum"
 )
 
 // Options shape the workload.

@@ -6,7 +6,10 @@ import (
 	"strconv"
 )
 
-// The JSON values of the history, as checker.Linearizable reads them.
+// The JSON values of the history, as the zk-register checkers read them
+// (docs/history.md). Every ok completion carries "zxid": the znode's Mzxid
+// that ZooKeeper returned with it, the zxid of the write that made the
+// version read or written. Zxids order all writes, across all keys.
 type (
 	// writeValue is a write's invocation: {"value":v}.
 	writeValue struct {
@@ -17,21 +20,24 @@ type (
 		ExpectedVersion int32 `json:"expected_version"`
 		Value           int64 `json:"value"`
 	}
-	// readResult is a read's completion, {"value":v,"version":n}.
+	// readResult is a read's completion, {"value":v,"version":n,"zxid":z}.
 	readResult struct {
 		Value   int64 `json:"value"`
 		Version int32 `json:"version"`
+		Zxid    int64 `json:"zxid"`
 	}
 	// writeResult is a write's completion.
 	writeResult struct {
 		Value   int64 `json:"value"`
 		Version int32 `json:"version"`
+		Zxid    int64 `json:"zxid"`
 	}
 	// casResult is a cas's completion.
 	casResult struct {
 		ExpectedVersion int32 `json:"expected_version"`
 		Value           int64 `json:"value"`
 		Version         int32 `json:"version"`
+		Zxid            int64 `json:"zxid"`
 	}
 )
 
