@@ -61,15 +61,40 @@ type keyCheck struct {
 
 // Check checks ops; see Linearizable.
 func (l Linearizable) Check(ctx context.Context, ops []history.Op, opts Options) Result {
-	start := time.Now()
-	res := Result{Checker: l.Name(), Valid: Unknown}
-	d := &LinearizableDetails{ByF: map[string]Counts{}}
+	res, d, _ := registerCheck{name: l.Name(), noPrune: l.noPrune, artifact: "linearizability-"}.check(ctx, ops, opts)
 	res.Details = d
+	return res
+}
+
+// registerCheck is a linearizability check of zk-register histories with
+// porcupine, of every op (Linearizable) or of writes alone
+// (LinearizableWrites).
+type registerCheck struct {
+	name string
+	// noPrune checks unknown ops the textbook way, open to the end of the
+	// history with no restriction; the tests compare both.
+	noPrune bool
+	// writesOnly leaves out every read but the final reads.
+	writesOnly bool
+	// artifact is the visualizations' name prefix.
+	artifact string
+}
+
+// readsKept counts what a writes-only check did with ok reads.
+type readsKept struct {
+	left, final int
+}
+
+// check checks ops. The caller sets Details.
+func (rc registerCheck) check(ctx context.Context, ops []history.Op, opts Options) (res Result, d *LinearizableDetails, reads readsKept) {
+	start := time.Now()
+	res = Result{Checker: rc.name, Valid: Unknown}
+	d = &LinearizableDetails{ByF: map[string]Counts{}}
 	defer func() { res.DurationMS = time.Since(start).Milliseconds() }()
 	calls, err := history.Pair(ops)
 	if err != nil {
 		res.Error = fmt.Sprintf("malformed history: %v", err)
-		return res
+		return res, d, reads
 	}
 	var end int64
 	for _, op := range ops {
@@ -77,7 +102,12 @@ func (l Linearizable) Check(ctx context.Context, ops []history.Op, opts Options)
 	}
 	end++ // later than every event: when unknown ops may still take effect
 
+	var final finalReads
+	if rc.writesOnly {
+		final = findFinalReads(calls)
+	}
 	byKey := map[string][]*registerOp{}
+	modelOK := 0 // ok ops in the model
 	for i := range calls {
 		c := &calls[i]
 		if !c.Invoke.Process.IsClient() {
@@ -90,19 +120,30 @@ func (l Linearizable) Check(ctx context.Context, ops []history.Op, opts Options)
 		op, err := decodeRegisterCall(c)
 		if err != nil {
 			res.Error = fmt.Sprintf("malformed zk-register history: %v", err)
-			return res
+			return res, d, reads
 		}
-		if op != nil {
-			byKey[c.Invoke.Key] = append(byKey[c.Invoke.Key], op)
+		if op == nil {
+			continue
 		}
+		if rc.writesOnly && op.kind == registerRead {
+			if !final.is(c) {
+				reads.left++
+				continue
+			}
+			reads.final++
+		}
+		if op.outcome == outcomeOK {
+			modelOK++
+		}
+		byKey[c.Invoke.Key] = append(byKey[c.Invoke.Key], op)
 	}
 
 	var stats PruneStats
 	checks := make([]*keyCheck, 0, len(byKey))
 	for _, key := range slices.Sorted(maps.Keys(byKey)) {
 		kops := byKey[key]
-		prune := !l.noPrune && uniqueValues(kops)
-		if !l.noPrune && !prune {
+		prune := !rc.noPrune && uniqueValues(kops)
+		if !rc.noPrune && !prune {
 			res.Notes = append(res.Notes, fmt.Sprintf("key %s: written values are not unique, so unknown ops were checked without pruning (slower); the workload should write unique values", key))
 		}
 		checks = append(checks, &keyCheck{key: key, ops: buildOperations(kops, end, prune, &stats)})
@@ -129,10 +170,14 @@ func (l Linearizable) Check(ctx context.Context, ops []history.Op, opts Options)
 		}
 	}
 	res.Valid = Merge(verdicts...)
-	if res.Counts.OK == 0 && res.Valid == Valid {
+	if res.Valid == Valid && (res.Counts.OK == 0 || (rc.writesOnly && modelOK == 0)) {
 		// As Jepsen: a history where nothing succeeded tested nothing.
 		res.Valid = Unknown
-		res.Notes = append(res.Notes, "no client op completed ok, so nothing was tested; check that the clients could reach the servers")
+		if rc.writesOnly && res.Counts.OK > 0 {
+			res.Notes = append(res.Notes, "no write, cas or final read completed ok, so no write was tested")
+		} else {
+			res.Notes = append(res.Notes, "no client op completed ok, so nothing was tested; check that the clients could reach the servers")
+		}
 	}
 	d.InvalidKeys, d.UnknownKeys, d.KeyDurationMS = invalid, unknown, keyMS
 	if cancelled {
@@ -149,12 +194,12 @@ func (l Linearizable) Check(ctx context.Context, ops []history.Op, opts Options)
 		}
 		sp := findStuckPoint(kc.ops, kc.info)
 		res.Anomalies = append(res.Anomalies, nonlinearizableAnomaly(kc.key, kc.ops, sp))
-		res.Artifacts = append(res.Artifacts, &visualization{key: kc.key, info: kc.info, ops: kc.ops, stuck: sp, windows: windows})
+		res.Artifacts = append(res.Artifacts, &visualization{prefix: rc.artifact, key: kc.key, info: kc.info, ops: kc.ops, stuck: sp, windows: windows})
 	}
 	if len(res.Anomalies) > 0 {
 		res.AnomalyCounts = map[string]int{"nonlinearizable": len(res.Anomalies)}
 	}
-	return res
+	return res, d, reads
 }
 
 // LinearizableDetails are the linearizability checker's figures.
@@ -228,6 +273,7 @@ func runKeyChecks(ctx context.Context, checks []*keyCheck, timeout time.Duration
 // visualization is porcupine's HTML view of a key that is not
 // linearizable, annotated with the fault windows and the stuck point.
 type visualization struct {
+	prefix  string // e.g. "linearizability-"
 	key     string
 	info    porcupine.LinearizationInfo
 	ops     []porcupine.Operation
@@ -235,8 +281,8 @@ type visualization struct {
 	windows []faultWindow
 }
 
-// Name is linearizability-<key>.html.
-func (v *visualization) Name() string { return "linearizability-" + fileSafe(v.key) + ".html" }
+// Name is <prefix><key>.html, e.g. linearizability-r1.html.
+func (v *visualization) Name() string { return v.prefix + fileSafe(v.key) + ".html" }
 
 // WriteTo writes the HTML.
 func (v *visualization) WriteTo(w io.Writer) (n int64, err error) {
