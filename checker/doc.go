@@ -5,8 +5,24 @@
 //
 // A Checker looks at one aspect of a history and returns a Result; Compose
 // combines results the way Jepsen's compose does (false if any is false, else
-// unknown if any is unknown, else true). Linearizable checks the zk-register
-// workload against a versioned-register model with porcupine; Queue checks
-// the kafka-queue workload's sends and polls for lost, duplicated and
-// misordered records, like Jepsen's Kafka checker.
+// unknown if any is unknown, else true). A result with Advisory set (see
+// Advisory) is a finding, left out of the verdict. Queue checks the
+// kafka-queue workload's sends and polls for lost, duplicated and misordered
+// records, like Jepsen's Kafka checker.
+//
+// The zk-register workload has three checkers, which ZKRegisterCheckers
+// returns for a read mode and a required consistency (docs/history.md):
+//   - LinearizableWrites checks that the writes and cas ops are
+//     linearizable, as ZooKeeper promises, with porcupine against a
+//     versioned-register model, key by key. Reads are left out, but for the
+//     final reads, which witness lost writes.
+//   - Sequential checks what ZooKeeper promises of every read: each session
+//     sees the writes in the order of their zxids, only forward, its own
+//     writes included (read-went-back, missed-own-write, write-went-back),
+//     and every read returns a state some write made (version-fork,
+//     phantom-value, zxid-order). It reads the history once, in linear time.
+//   - Linearizable checks the whole history, reads included, with the same
+//     model. ZooKeeper promises it only for quorum reads (a write on the
+//     session before the get); otherwise ZKRegisterCheckers makes it
+//     advisory.
 package checker
