@@ -14,7 +14,8 @@
 // returns for a read mode and a required consistency (docs/history.md):
 //   - LinearizableWrites checks that the writes and cas ops are
 //     linearizable, as ZooKeeper promises, with porcupine against a
-//     versioned-register model, key by key. Reads are left out, but for the
+//     versioned-register model, key by key, and across keys that the zxid
+//     order of writes agrees with real time. Reads are left out, but for the
 //     final reads, which witness lost writes.
 //   - Sequential checks what ZooKeeper promises of every read: each session
 //     sees the writes in the order of their zxids, only forward, its own

@@ -80,13 +80,16 @@ type registerCheck struct {
 	artifact string
 }
 
-// readsKept counts what a writes-only check did with ok reads.
-type readsKept struct {
-	left, final int
+// registerOut is what a writes-only check found beyond its result.
+type registerOut struct {
+	left, final int            // ok reads left out, and final reads kept
+	calls       []history.Call // the calls, when the history is well formed
+	obs         []zxidObs      // the ok calls that recorded a zxid, in invocation order
+	noZxid      int            // the ok calls that did not
 }
 
 // check checks ops. The caller sets Details.
-func (rc registerCheck) check(ctx context.Context, ops []history.Op, opts Options) (res Result, d *LinearizableDetails, reads readsKept) {
+func (rc registerCheck) check(ctx context.Context, ops []history.Op, opts Options) (res Result, d *LinearizableDetails, out registerOut) {
 	start := time.Now()
 	res = Result{Checker: rc.name, Valid: Unknown}
 	d = &LinearizableDetails{ByF: map[string]Counts{}}
@@ -94,7 +97,7 @@ func (rc registerCheck) check(ctx context.Context, ops []history.Op, opts Option
 	calls, err := history.Pair(ops)
 	if err != nil {
 		res.Error = fmt.Sprintf("malformed history: %v", err)
-		return res, d, reads
+		return res, d, out
 	}
 	var end int64
 	for _, op := range ops {
@@ -102,6 +105,7 @@ func (rc registerCheck) check(ctx context.Context, ops []history.Op, opts Option
 	}
 	end++ // later than every event: when unknown ops may still take effect
 
+	out.calls = calls
 	var final finalReads
 	if rc.writesOnly {
 		final = findFinalReads(calls)
@@ -120,17 +124,24 @@ func (rc registerCheck) check(ctx context.Context, ops []history.Op, opts Option
 		op, err := decodeRegisterCall(c)
 		if err != nil {
 			res.Error = fmt.Sprintf("malformed zk-register history: %v", err)
-			return res, d, reads
+			return res, d, out
 		}
 		if op == nil {
 			continue
 		}
+		if rc.writesOnly && op.outcome == outcomeOK {
+			if op.hasZxid {
+				out.obs = append(out.obs, zxidObs{inv: c.Invoke.Index, done: c.Completion.Index, zxid: op.zxid, write: op.kind != registerRead, call: int32(i)})
+			} else {
+				out.noZxid++
+			}
+		}
 		if rc.writesOnly && op.kind == registerRead {
 			if !final.is(c) {
-				reads.left++
+				out.left++
 				continue
 			}
-			reads.final++
+			out.final++
 		}
 		if op.outcome == outcomeOK {
 			modelOK++
@@ -199,7 +210,7 @@ func (rc registerCheck) check(ctx context.Context, ops []history.Op, opts Option
 	if len(res.Anomalies) > 0 {
 		res.AnomalyCounts = map[string]int{"nonlinearizable": len(res.Anomalies)}
 	}
-	return res, d, reads
+	return res, d, out
 }
 
 // LinearizableDetails are the linearizability checker's figures.

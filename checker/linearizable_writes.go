@@ -1,8 +1,11 @@
 package checker
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math"
+	"slices"
 
 	"github.com/faultline/faultline/history"
 )
@@ -25,6 +28,12 @@ import (
 // leader, could make one stale; the cluster is quiet by then.) Final reads
 // are recognised as findFinalReads says.
 //
+// Porcupine checks keys one by one. Across keys, the zxids that ok ops
+// record order the writes, and that order must agree with real time (see
+// checkZxidRealtime): a write acknowledged with a zxid not above one some op
+// had observed before the write was invoked is a zxid-realtime anomaly.
+// Histories without zxids are checked key by key only, with a note.
+//
 // Result.Details is a *LinearizableWritesDetails; visualizations are named
 // linearizability-writes-<key>.html.
 type LinearizableWrites struct {
@@ -36,9 +45,104 @@ func (LinearizableWrites) Name() string { return "linearizable-writes" }
 
 // Check checks ops; see LinearizableWrites.
 func (l LinearizableWrites) Check(ctx context.Context, ops []history.Op, opts Options) Result {
-	res, d, reads := registerCheck{name: l.Name(), noPrune: l.noPrune, writesOnly: true, artifact: "linearizability-writes-"}.check(ctx, ops, opts)
-	res.Details = &LinearizableWritesDetails{LinearizableDetails: *d, ReadsLeftOut: reads.left, FinalReads: reads.final}
+	res, d, out := registerCheck{name: l.Name(), noPrune: l.noPrune, writesOnly: true, artifact: "linearizability-writes-"}.check(ctx, ops, opts)
+	res.Details = &LinearizableWritesDetails{LinearizableDetails: *d, ReadsLeftOut: out.left, FinalReads: out.final}
+	if res.Error == "" && !(res.Valid == Unknown && ctx.Err() != nil) {
+		checkZxidRealtime(out, &res)
+	}
 	return res
+}
+
+// zxidObs is an ok call that recorded a zxid: a write or cas made it, a
+// read observed it.
+type zxidObs struct {
+	inv, done int64 // the op indexes of its invocation and completion
+	zxid      int64
+	write     bool
+	call      int32 // index into registerOut.calls
+}
+
+// checkZxidRealtime checks that the zxid order of the writes, across keys,
+// agrees with real time: an ok write or cas must have a zxid above every zxid
+// an op (a write's acknowledgement, or a read, stale or not) had observed
+// before the write was invoked. ZooKeeper numbers writes in the order its
+// leaders propose them, and a leader with a quorum proposes after every
+// write committed before; a write already visible cannot come after one not
+// yet sent. Each write that does not is a zxid-realtime anomaly.
+func checkZxidRealtime(out registerOut, res *Result) {
+	if len(out.obs) == 0 {
+		if out.noZxid > 0 {
+			res.Notes = append(res.Notes, "the history records no zxids (it predates them): the order of writes across keys was not checked against real time")
+		}
+		return
+	}
+	byDone := slices.Clone(out.obs)
+	slices.SortFunc(byDone, func(a, b zxidObs) int { return cmp.Compare(a.done, b.done) })
+	seen, seenBy := int64(math.MinInt64), -1
+	j, n := 0, 0
+	for _, w := range out.obs {
+		if !w.write {
+			continue
+		}
+		for ; j < len(byDone) && byDone[j].done < w.inv; j++ {
+			if byDone[j].zxid > seen {
+				seen, seenBy = byDone[j].zxid, j
+			}
+		}
+		if w.zxid > seen {
+			continue
+		}
+		n++
+		if n > maxZxidExamples {
+			continue
+		}
+		c, by := &out.calls[w.call], &out.calls[byDone[seenBy].call]
+		at := *c.Completion
+		res.Anomalies = append(res.Anomalies, Anomaly{
+			Kind: "zxid-realtime",
+			Key:  c.Invoke.Key,
+			At:   &at,
+			Message: fmt.Sprintf("%s on %s got zxid %d, not above zxid %d, which %s on %s had observed before it was invoked [%s; %s]",
+				describeCall(c), c.Invoke.Key, w.zxid, seen, describeCall(by), by.Invoke.Key, whereCall(c), whereCall(by)),
+			Ops: callOps(c, by),
+		})
+	}
+	if n > 0 {
+		res.Valid = Invalid
+		if res.AnomalyCounts == nil {
+			res.AnomalyCounts = map[string]int{}
+		}
+		res.AnomalyCounts["zxid-realtime"] = n
+	}
+}
+
+// maxZxidExamples is how many zxid-realtime anomalies a result shows.
+const maxZxidExamples = 10
+
+// describeCall describes a call as the model sees it, e.g.
+// "write(17) → version 4".
+func describeCall(c *history.Call) string {
+	op, err := decodeRegisterCall(c)
+	if err != nil || op == nil {
+		return c.Invoke.F
+	}
+	return op.String()
+}
+
+// whereCall locates a call, e.g. "process 3, index 12 → 15 (ok)".
+func whereCall(c *history.Call) string { return (&registerOp{call: c}).where() }
+
+// callOps lists the ops of calls, in index order.
+func callOps(calls ...*history.Call) []history.Op {
+	var ops []history.Op
+	for _, c := range calls {
+		ops = append(ops, c.Invoke)
+		if c.Completion != nil {
+			ops = append(ops, *c.Completion)
+		}
+	}
+	slices.SortFunc(ops, func(a, b history.Op) int { return cmp.Compare(a.Index, b.Index) })
+	return ops
 }
 
 // LinearizableWritesDetails are LinearizableWrites's figures: those of

@@ -2,6 +2,7 @@ package checker
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +106,41 @@ func TestLinearizableWritesFollowsLinearizable(t *testing.T) {
 	t.Logf("writes: %d valid, %d invalid", valid, invalid)
 	if invalid < n/10 {
 		t.Errorf("only %d invalid: the corruption tests little", invalid)
+	}
+}
+
+func TestZxidRealtime(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		b    *builder
+		want Validity
+	}{
+		{"writes in real-time order", new(builder).zwrite(0, "x", 1, 1, z+11).zwrite(1, "y", 2, 1, z+12).zwrite(2, "x", 3, 2, z+13), Valid},
+		{"concurrent writes acknowledged out of zxid order",
+			new(builder).add(0, "invoke", "write", "x", `{"value":1}`, "").zwrite(1, "y", 2, 1, z+11).
+				add(0, "ok", "write", "x", fmt.Sprintf(`{"value":1,"version":1,"zxid":%d}`, z+12), ""), Valid},
+		{"a write ordered before one acknowledged before it began",
+			new(builder).zwrite(0, "x", 1, 1, z+20).zwrite(1, "y", 2, 1, z+15), Invalid},
+		{"a write ordered before one a read had seen (an info write)",
+			// Sequential: no session saw both. Linearizable key by key.
+			new(builder).zinfo(0, "x", 1).zread(1, "x", 1, 1, z+20).zwrite(2, "y", 2, 1, z+15), Invalid},
+		{"a stale read observes an older zxid: nothing wrong",
+			new(builder).zwrite(0, "x", 1, 1, z+20).zread(1, "y", 0, 0, z+5).zwrite(2, "y", 2, 1, z+21), Valid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := checkWith(t, LinearizableWrites{}, tc.b.ops)
+			wantValidity(t, res, tc.want)
+			if tc.want == Invalid {
+				wantKinds(t, res, "zxid-realtime")
+			}
+		})
+	}
+	res := checkWith(t, Sequential{}, new(builder).zinfo(0, "x", 1).zread(1, "x", 1, 1, z+20).zwrite(2, "y", 2, 1, z+15).ops)
+	wantValidity(t, res, Valid)
+
+	// Without zxids, key by key only, and a note says so.
+	res = checkWith(t, LinearizableWrites{}, new(builder).write(0, "1", "1").ops)
+	if res.Valid != Valid || !strings.Contains(strings.Join(res.Notes, " "), "no zxids") {
+		t.Errorf("valid %v, notes %q", res.Valid, res.Notes)
 	}
 }
