@@ -16,7 +16,7 @@ import (
 // their zxids; each session (a client process: a retired process's successor
 // opens a new session) sees its own ops take effect in its own order, and
 // observes states of the ensemble that only move forward along that order,
-// across keys and across reconnects to another server. Real time between
+// across keys and across reconnects. Real time between
 // sessions is not part of it (a read may be stale); LinearizableWrites and
 // Linearizable judge that.
 //
@@ -41,10 +41,11 @@ import (
 // certainly did not happen, so a read of its value is a phantom. Where no
 // known write fills a version (an unknown write nobody read) the checker
 // takes the next known version's zxid as the bound, which can only miss an
-// anomaly, never invent one. Failed reads, and bad-version cas ops (which
-// ZooKeeper decides in the order of writes), are left to LinearizableWrites,
-// as are versions that do not rise by one per write. The final reads
-// (findFinalReads) are fresh sessions like any other here.
+// anomaly, never invent one. Reads that did not complete ok constrain
+// nothing. Bad-version cas ops (which ZooKeeper decides in the order of
+// writes), versions that do not rise by one per write, and real time are
+// left to LinearizableWrites. The final reads (findFinalReads) are fresh
+// sessions like any other here.
 //
 // The anomalies, each of which makes the history invalid:
 //   - read-went-back: a session read a state older than one it had already
@@ -72,7 +73,8 @@ import (
 // op completed ok, or the history has no zxids, or the check was stopped;
 // else Valid. A malformed history is Unknown with Error set. Each kind lists
 // at most 10 examples, each with its key, the op it shows at and the ops
-// involved. It takes time linear in the history.
+// involved. It takes time linear in the history (the per-key sorts are
+// counting sorts when versions are dense, as they are).
 //
 // Result.Details is a *SequentialDetails.
 type Sequential struct{}
