@@ -17,6 +17,11 @@ const (
 	ShapeMajoritiesRing  = "majorities-ring"
 	ShapeBridge          = "bridge"
 	ShapeZKLeader        = "zk-leader"
+	// ShapeZKLeaderOneWay cuts one way only: the ZooKeeper leader's
+	// packets to the other ZooKeeper nodes are dropped, theirs to it pass.
+	// The followers give up on the leader and elect another while the old
+	// one still serves its sessions until it notices (ZOOKEEPER-1675).
+	ShapeZKLeaderOneWay = "zk-leader-oneway"
 	ShapeKafkaController = "kafka-controller"
 	ShapeKafkaLeader     = "kafka-leader"
 	ShapeZKKafka         = "zk-kafka"
@@ -42,7 +47,7 @@ func (*partitionFault) Flags() []string { return []string{"partition", "grudge"}
 
 func (*partitionFault) Validate(o Options, nodes []NodeInfo) error {
 	switch o.Partition {
-	case "", ShapeOne, ShapeHalves, ShapeMajoritiesRing, ShapeBridge, ShapeZKLeader, ShapeKafkaController, ShapeKafkaLeader, ShapeZKKafka:
+	case "", ShapeOne, ShapeHalves, ShapeMajoritiesRing, ShapeBridge, ShapeZKLeader, ShapeZKLeaderOneWay, ShapeKafkaController, ShapeKafkaLeader, ShapeZKKafka:
 		if o.Grudge != "" {
 			return fmt.Errorf("--grudge and --partition %s contradict each other: give one of them", o.Partition)
 		}
@@ -51,7 +56,7 @@ func (*partitionFault) Validate(o Options, nodes []NodeInfo) error {
 			return fmt.Errorf("--grudge: %w", err)
 		}
 	default:
-		return fmt.Errorf("--partition %q is not a shape: choose one, halves, majorities-ring, bridge, zk-leader, kafka-controller, kafka-leader, zk-kafka, or give --grudge", o.Partition)
+		return fmt.Errorf("--partition %q is not a shape: choose one, halves, majorities-ring, bridge, zk-leader, zk-leader-oneway, kafka-controller, kafka-leader, zk-kafka, or give --grudge", o.Partition)
 	}
 	return nil
 }
@@ -126,7 +131,7 @@ func (p *partitionFault) Start(ctx context.Context, env *Env, s Step) (any, erro
 func resolveGrudge(ctx context.Context, env *Env, shape string) (Grudge, error) {
 	var which string
 	switch shape {
-	case ShapeZKLeader:
+	case ShapeZKLeader, ShapeZKLeaderOneWay:
 		which = TargetZKLeader
 	case ShapeKafkaController:
 		which = TargetKafkaController
@@ -138,6 +143,15 @@ func resolveGrudge(ctx context.Context, env *Env, shape string) (Grudge, error) 
 	n, err := leaderOf(ctx, env, which)
 	if err != nil {
 		return nil, err
+	}
+	if shape == ShapeZKLeaderOneWay {
+		g := Grudge{}
+		for _, z := range env.Cluster.ZooKeepers() {
+			if z.Name() != n.Name() {
+				g[z.Name()] = []string{n.Name()}
+			}
+		}
+		return g, nil
 	}
 	var names []string
 	for _, node := range env.Cluster.Nodes() {

@@ -63,3 +63,33 @@ func TestRequiresTopic(t *testing.T) {
 		}
 	}
 }
+
+// TestZKLeaderOneWay: the other ZooKeeper nodes drop the leader's packets;
+// the leader drops nothing, and brokers are left alone.
+func TestZKLeaderOneWay(t *testing.T) {
+	c := newFakeCluster("zk1", "zk2", "zk3", "kafka1")
+	c.leader = "zk2"
+	env := &Env{Cluster: c}
+	did, err := (&partitionFault{}).Start(context.Background(), env, Step{Kind: KindPartition, Shape: ShapeZKLeaderOneWay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := did.(map[string]any)["drops"].(Grudge)
+	want := Grudge{"zk1": {"zk2"}, "zk3": {"zk2"}}
+	if !sameGrudge(g, want) {
+		t.Errorf("grudge %v, want %v", g, want)
+	}
+	for _, n := range c.nodes {
+		got := n.dropped()
+		switch n.name {
+		case "zk1", "zk3":
+			if len(got) != 1 || got[0] != "zk2" {
+				t.Errorf("%s drops %v, want zk2", n.name, got)
+			}
+		default:
+			if len(got) != 0 {
+				t.Errorf("%s drops %v, want nothing", n.name, got)
+			}
+		}
+	}
+}

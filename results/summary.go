@@ -33,6 +33,9 @@ func PrintSummary(w io.Writer, r Report, runDir string) {
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "note: "+n)
 	}
+	if glance := glanceLine(r.Checks); glance != "" {
+		fmt.Fprintln(w, glance)
+	}
 	verdict := map[checker.Validity]string{checker.Valid: "VALID", checker.Invalid: "INVALID", checker.Unknown: "UNKNOWN"}[r.Valid]
 	if runDir != "" {
 		fmt.Fprintf(w, "verdict: %s   %s\n", verdict, runDir)
@@ -132,4 +135,23 @@ func anomalyCounts(counts map[string]int) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// glanceLine shows every part of the verdict at once, e.g.
+// "checks: faults ✓  linearizable-writes ✓  sequential ✓  linearizable ✗ (finding)".
+func glanceLine(r checker.Result) string {
+	leaves := r.Leaves()
+	if len(leaves) < 2 {
+		return ""
+	}
+	mark := map[checker.Validity]string{checker.Valid: "✓", checker.Invalid: "✗", checker.Unknown: "?"}
+	var parts []string
+	for _, lr := range leaves {
+		p := lr.Checker + " " + mark[lr.Valid]
+		if lr.Advisory != "" {
+			p += " (finding)"
+		}
+		parts = append(parts, p)
+	}
+	return "checks: " + strings.Join(parts, "  ")
 }

@@ -15,7 +15,7 @@ import (
 )
 
 func newCheckCommand() *cobra.Command {
-	var workload, outDir string
+	var workload, outDir, consistency string
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "check DIR|FILE",
@@ -43,6 +43,15 @@ or a run whose test.json is damaged).`,
 			rec, err := recordFor(dir, workload, cmd.Flags().Changed("workload"))
 			if err != nil {
 				return err
+			}
+			if cmd.Flags().Changed("consistency") {
+				c, ok := rec.WorkloadOptions.(interface{ SetConsistency(string) error })
+				if !ok {
+					return fmt.Errorf("--consistency says what reads must be, and %s's checkers judge no reads that way: drop it", rec.Workload)
+				}
+				if err := c.SetConsistency(consistency); err != nil {
+					return err
+				}
 			}
 			ops, note, err := runner.ReadHistory(path)
 			if err != nil {
@@ -81,6 +90,7 @@ or a run whose test.json is damaged).`,
 	cmd.Flags().StringVar(&workload, "workload", "", "check the history as this workload's, without test.json: "+workloadNames())
 	cmd.Flags().DurationVar(&timeout, "check-timeout", 5*time.Minute, "how long the checkers may take before the verdict is unknown")
 	cmd.Flags().StringVar(&outDir, "out", "", "write results.json, visualizations and plots into this directory (made if missing)")
+	cmd.Flags().StringVar(&consistency, "consistency", "", "zk-register: judge the reads as linearizable or sequential, whatever the run asked for")
 	return cmd
 }
 

@@ -10,7 +10,7 @@ import (
 
 // A hand-made zk-register history: a write of 1, then a read.
 const historyHead = `{"index":0,"time":10,"process":0,"type":"invoke","f":"write","key":"r0","value":{"value":1}}
-{"index":1,"time":20,"process":0,"type":"ok","f":"write","key":"r0","value":{"value":1,"version":1},"node":"zk1"}
+{"index":1,"time":20,"process":0,"type":"ok","f":"write","key":"r0","value":{"value":1,"version":1,"zxid":4294967300},"node":"zk1"}
 {"index":2,"time":30,"process":1,"type":"invoke","f":"read","key":"r0"}
 `
 
@@ -28,23 +28,28 @@ func TestCheckCommandVerdicts(t *testing.T) {
 		name, tail string
 		code       int
 		says       string
+		args       []string
 	}{
 		{"fresh read is valid",
-			`{"index":3,"time":40,"process":1,"type":"ok","f":"read","key":"r0","value":{"value":1,"version":1},"node":"zk2"}` + "\n",
-			exitValid, "verdict: VALID"},
-		{"stale read is invalid",
-			`{"index":3,"time":40,"process":1,"type":"ok","f":"read","key":"r0","value":{"value":0,"version":0},"node":"zk2"}` + "\n",
-			exitInvalid, "nonlinearizable on key r0"},
+			`{"index":3,"time":40,"process":1,"type":"ok","f":"read","key":"r0","value":{"value":1,"version":1,"zxid":4294967300},"node":"zk2"}` + "\n",
+			exitValid, "verdict: VALID", nil},
+		{"stale read is a finding",
+			`{"index":3,"time":40,"process":1,"type":"ok","f":"read","key":"r0","value":{"value":0,"version":0,"zxid":4294967299},"node":"zk2"}` + "\n",
+			exitValid, "finding: nonlinearizable on key r0", nil},
+		{"stale read required linearizable is invalid",
+			`{"index":3,"time":40,"process":1,"type":"ok","f":"read","key":"r0","value":{"value":0,"version":0,"zxid":4294967299},"node":"zk2"}` + "\n",
+			exitInvalid, "nonlinearizable on key r0", []string{"--consistency", "linearizable"}},
 		{"a crashed run's partial last line is checked without it",
 			`{"index":3,"time":40,"process":1,"ty`,
-			exitValid, "partly written line"},
+			exitValid, "partly written line", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := writeHistory(t, historyHead+tc.tail)
 			out := t.TempDir()
 			var stdout, stderr bytes.Buffer
-			code := run([]string{"check", dir, "--workload", "zk-register", "--out", out}, strings.NewReader(""), &stdout, &stderr)
+			args := append([]string{"check", dir, "--workload", "zk-register", "--out", out}, tc.args...)
+			code := run(args, strings.NewReader(""), &stdout, &stderr)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d; stdout %s stderr %s", code, tc.code, stdout.String(), stderr.String())
 			}
@@ -147,7 +152,7 @@ func checkRun(t *testing.T, args ...string) (int, string, string) {
 	return code, stdout.String(), stderr.String()
 }
 
-const freshRead = `{"index":3,"time":40,"process":1,"type":"ok","f":"read","key":"r0","value":{"value":1,"version":1},"node":"zk2"}` + "\n"
+const freshRead = `{"index":3,"time":40,"process":1,"type":"ok","f":"read","key":"r0","value":{"value":1,"version":1,"zxid":4294967300},"node":"zk2"}` + "\n"
 
 // TestCheckTestJSON: the workload and the faults asked for come from
 // test.json; one that is damaged, or missing without --workload, is exit 3

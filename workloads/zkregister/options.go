@@ -42,6 +42,11 @@ type Options struct {
 	OpTimeout time.Duration `json:"op_timeout"`
 	// SessionTimeout is each client's ZooKeeper session timeout (default 10s).
 	SessionTimeout time.Duration `json:"session_timeout"`
+	// Consistency is what the verdict requires of reads: linearizable,
+	// sequential, or empty for what the read mode is promised
+	// (linearizable for quorum reads, sequential for the others; see
+	// checker.ZKRegisterCheckers).
+	Consistency string `json:"consistency,omitempty"`
 }
 
 // DefaultOptions returns the options at their defaults.
@@ -55,15 +60,29 @@ func DefaultOptions() *Options {
 func (o *Options) Flags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.Keys, "keys", o.Keys, "zk-register: keys in use at once, 1 to 10000")
 	fs.IntVar(&o.OpsPerKey, "ops-per-key", o.OpsPerKey, "zk-register: ops on a key before it is retired for a fresh one")
-	fs.Var(workloads.StringFlag[ReadMode]{V: &o.Reads}, "reads", "zk-register: reads are sync (sync, then get), local (plain get) or none")
+	fs.Var(workloads.StringFlag[ReadMode]{V: &o.Reads}, "reads", "zk-register: reads are sync (sync, then get), quorum (a write on the session, then get: linearizable), local (plain get) or none")
+	fs.StringVar(&o.Consistency, "consistency", o.Consistency, "zk-register: what the verdict requires of reads: linearizable or sequential (default: what the read mode is promised; linearizable for quorum)")
+}
+
+// SetConsistency sets what the verdict requires of reads, for judging a
+// stored run another way (`faultline check --consistency`).
+func (o *Options) SetConsistency(c string) error {
+	o.Consistency = c
+	return o.validate()
 }
 
 // SetOpTimeout sets --op-timeout.
 func (o *Options) SetOpTimeout(d time.Duration) { o.OpTimeout = d }
 
-// Checkers check linearizability.
+// Checkers check what ZooKeeper promises: linearizable writes, sequential
+// consistency per session, and linearizable reads, required or a finding
+// (see checker.ZKRegisterCheckers).
 func (o *Options) Checkers() []checker.Checker {
-	return []checker.Checker{checker.Linearizable{}}
+	cs, err := checker.ZKRegisterCheckers(string(o.Reads), o.Consistency)
+	if err != nil { // Validate refuses what ZKRegisterCheckers does
+		return []checker.Checker{checker.Linearizable{}}
+	}
+	return cs
 }
 
 // UsesKafkaTopic is false: zk-register has no topic.
@@ -105,9 +124,14 @@ func (o *Options) validate() error {
 		return fmt.Errorf("--ops-per-key %d is out of range: choose 1 to 1000000", o.OpsPerKey)
 	}
 	switch o.Reads {
-	case ReadSync, ReadLocal, ReadNone:
+	case ReadSync, ReadLocal, ReadNone, ReadQuorum:
 	default:
-		return fmt.Errorf("--reads %q is not a read mode: choose sync, local or none", o.Reads)
+		return fmt.Errorf("--reads %q is not a read mode: choose sync, quorum, local or none", o.Reads)
+	}
+	switch o.Consistency {
+	case "", checker.ConsistencyLinearizable, checker.ConsistencySequential:
+	default:
+		return fmt.Errorf("--consistency %q is not a consistency: choose linearizable or sequential", o.Consistency)
 	}
 	if o.OpTimeout < 10*time.Millisecond || o.OpTimeout > time.Hour {
 		return fmt.Errorf("--op-timeout %s is out of range: give 10ms to 1h", o.OpTimeout)
