@@ -2,6 +2,7 @@ package checker
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -50,6 +51,9 @@ type FaultKind struct {
 	Started   int    `json:"started"`
 	Applied   int    `json:"applied"`
 	Failed    int    `json:"failed"`
+	// OffWorkload counts the applied faults that touched no node the
+	// workload exercises (the nemesis recorded "on_workload": false).
+	OffWorkload int `json:"off_workload"`
 	// Errors are the first few distinct errors of failed starts.
 	Errors []string `json:"errors,omitempty"`
 }
@@ -167,6 +171,9 @@ func faultDetails(calls []history.Call, end int64, requested []string) *FaultDet
 			}
 			if w.Applied {
 				k.Applied++
+				if offWorkload(c.Completion.Value) {
+					k.OffWorkload++
+				}
 			} else {
 				k.Failed++
 				if len(k.Errors) < maxFaultErrors && !slices.Contains(k.Errors, w.Error) {
@@ -205,12 +212,24 @@ func faultDetails(calls []history.Call, end int64, requested []string) *FaultDet
 	return d
 }
 
+// offWorkload says whether a start's value records that it touched no
+// node of the workload's.
+func offWorkload(v json.RawMessage) bool {
+	var m struct {
+		OnWorkload *bool `json:"on_workload"`
+	}
+	return json.Unmarshal(v, &m) == nil && m.OnWorkload != nil && !*m.OnWorkload
+}
+
 // Summary renders the per-kind counts, e.g. "partition 3/3 applied, kill
 // 1/2 applied (1 failed: …); healed", and a line per fault.
 func (d *FaultDetails) Summary() (string, []string) {
 	var parts []string
 	for _, k := range d.Kinds {
 		s := fmt.Sprintf("%s %d/%d applied", k.Kind, k.Applied, k.Started)
+		if k.OffWorkload > 0 {
+			s += fmt.Sprintf(" (%d touched none of the workload's nodes)", k.OffWorkload)
+		}
 		if k.Failed > 0 {
 			s += fmt.Sprintf(", %d failed: %s", k.Failed, strings.Join(k.Errors, "; "))
 		}

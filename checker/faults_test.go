@@ -61,6 +61,10 @@ func TestFaults(t *testing.T) {
 		{"a start the history ended in", []string{"kill"},
 			new(builder).add(history.Nemesis, history.Invoke, "start-kill", "", "", ""),
 			Unknown, "kill 0/1 applied, 1 failed: the history ended before the fault started", "none applied"},
+		{"a fault that missed the workload's nodes", []string{"kill"},
+			healed(new(builder).nemesis("start-kill", `{"nodes":["kafka1"],"on_workload":false}`).nemesis("stop-kill", `{}`).
+				nemesis("start-kill", `{"nodes":["zk1"],"on_workload":true}`).nemesis("stop-kill", `{}`)),
+			Valid, "kill 2/2 applied (1 touched none of the workload's nodes)", ""},
 		{"no kinds asked: those in the history count", nil,
 			healed(new(builder).nemesisFailed("start-packet", "no netem")),
 			Valid, "packet 0/1 applied, 1 failed: no netem", ""},

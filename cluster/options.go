@@ -29,7 +29,8 @@ type Options struct {
 	BackendOptions json.RawMessage `json:"backend_options,omitempty"`
 	// ZooKeeperNodes is the ensemble size, 1 to 9 (default 3).
 	ZooKeeperNodes int `json:"zookeeper_nodes"`
-	// KafkaNodes is the number of brokers, 1 to 9 (default 3).
+	// KafkaNodes is the number of brokers, 0 to 9 (0: none, a
+	// ZooKeeper-only cluster).
 	KafkaNodes int `json:"kafka_nodes"`
 	// KafkaVersion is the Apache Kafka release (a 3.x, the last line with
 	// ZooKeeper mode), fetched from Maven Central (default DefaultKafkaVersion).
@@ -78,9 +79,6 @@ func (o Options) Defaults() Options {
 	if o.ZooKeeperNodes == 0 {
 		o.ZooKeeperNodes = 3
 	}
-	if o.KafkaNodes == 0 {
-		o.KafkaNodes = 3
-	}
 	if o.KafkaVersion == "" {
 		o.KafkaVersion = DefaultKafkaVersion
 	}
@@ -118,8 +116,8 @@ func (o Options) Validate() error {
 	if o.ZooKeeperNodes < 1 || o.ZooKeeperNodes > MaxNodesPerRole {
 		return fmt.Errorf("--zk-nodes %d is out of range: choose 1 to %d", o.ZooKeeperNodes, MaxNodesPerRole)
 	}
-	if o.KafkaNodes < 1 || o.KafkaNodes > MaxNodesPerRole {
-		return fmt.Errorf("--kafka-nodes %d is out of range: choose 1 to %d", o.KafkaNodes, MaxNodesPerRole)
+	if o.KafkaNodes < 0 || o.KafkaNodes > MaxNodesPerRole {
+		return fmt.Errorf("--kafka-nodes %d is out of range: choose 0 (none) to %d", o.KafkaNodes, MaxNodesPerRole)
 	}
 	if !versionPattern.MatchString(o.KafkaVersion) {
 		return fmt.Errorf("--kafka-version %q is not a version: give one like %s", o.KafkaVersion, DefaultKafkaVersion)

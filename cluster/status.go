@@ -81,7 +81,7 @@ func (s Status) Healthy() (bool, string) {
 	if zks > 1 && leaders != 1 {
 		return false, fmt.Sprintf("%d ZooKeeper leaders", leaders)
 	}
-	if s.Controller < 0 {
+	if s.Controller < 0 && len(s.Nodes) > zks {
 		return false, "no Kafka controller"
 	}
 	return true, ""

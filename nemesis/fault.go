@@ -70,6 +70,9 @@ type Env struct {
 	Seed uint64
 	// Log receives what faults do.
 	Log *slog.Logger
+	// WorkloadRoles are the roles the workload exercises: each start
+	// records whether it touched a node of them ("on_workload").
+	WorkloadRoles []cluster.Role
 }
 
 // faultOf finds the fault of kind among faults.

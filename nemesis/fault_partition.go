@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 
 	"github.com/faultline/faultline/cluster"
 )
@@ -46,6 +47,26 @@ func (*partitionFault) Summary() string {
 func (*partitionFault) Flags() []string { return []string{"partition", "grudge"} }
 
 func (*partitionFault) Validate(o Options, nodes []NodeInfo) error {
+	aimed := onRoles(nodes, o.Roles)
+	has := func(r cluster.Role) bool { return slices.Contains(o.Roles, r) && slices.ContainsFunc(aimed, func(n NodeInfo) bool { return n.Role == r }) }
+	switch o.Partition {
+	case "", ShapeOne, ShapeHalves, ShapeMajoritiesRing, ShapeBridge:
+		if len(aimed) < 2 {
+			return fmt.Errorf("a partition needs two nodes to cut apart, and --nemesis-roles %s leaves %d: add nodes (--zk-nodes, --kafka-nodes) or roles", rolesText(o.Roles), len(aimed))
+		}
+	case ShapeZKLeader, ShapeZKLeaderOneWay:
+		if !has(cluster.RoleZooKeeper) {
+			return fmt.Errorf("--partition %s cuts off the ZooKeeper leader, and --nemesis-roles %s leaves ZooKeeper out: add zk", o.Partition, rolesText(o.Roles))
+		}
+	case ShapeKafkaController, ShapeKafkaLeader:
+		if !has(cluster.RoleKafka) {
+			return fmt.Errorf("--partition %s cuts off a broker, and the cluster has none among --nemesis-roles %s: add brokers (--kafka-nodes) and kafka to --nemesis-roles", o.Partition, rolesText(o.Roles))
+		}
+	case ShapeZKKafka:
+		if !has(cluster.RoleZooKeeper) || !has(cluster.RoleKafka) {
+			return fmt.Errorf("--partition zk-kafka cuts ZooKeeper from the brokers: it needs both among --nemesis-roles %s (give --nemesis-roles both, and --kafka-nodes)", rolesText(o.Roles))
+		}
+	}
 	switch o.Partition {
 	case "", ShapeOne, ShapeHalves, ShapeMajoritiesRing, ShapeBridge, ShapeZKLeader, ShapeZKLeaderOneWay, ShapeKafkaController, ShapeKafkaLeader, ShapeZKKafka:
 		if o.Grudge != "" {
@@ -66,7 +87,7 @@ func (*partitionFault) Draw(o Options, nodes []NodeInfo, rng *rand.Rand) (Step, 
 	if s.Shape == "" {
 		s.Shape = randomShapes[rng.IntN(len(randomShapes))]
 	}
-	g, err := drawGrudge(s.Shape, o.Grudge, nodes, rng)
+	g, err := drawGrudge(s.Shape, o.Grudge, onRoles(nodes, o.Roles), rng)
 	if err != nil {
 		return s, err
 	}
@@ -155,7 +176,9 @@ func resolveGrudge(ctx context.Context, env *Env, shape string) (Grudge, error) 
 	}
 	var names []string
 	for _, node := range env.Cluster.Nodes() {
-		names = append(names, node.Name())
+		if slices.Contains(env.Options.Roles, node.Role()) {
+			names = append(names, node.Name())
+		}
 	}
 	return Isolate(names, n.Name()), nil
 }

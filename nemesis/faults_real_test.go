@@ -22,7 +22,7 @@ func realCluster(t *testing.T) cluster.Cluster {
 	realtest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	c, err := local.Backend{}.Up(ctx, cluster.Options{})
+	c, err := local.Backend{}.Up(ctx, cluster.Options{KafkaNodes: 3})
 	if err != nil {
 		t.Fatalf("bring the cluster up: %v", err)
 	}

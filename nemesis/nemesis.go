@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -118,8 +119,40 @@ func (n *Nemesis) start(ctx context.Context, s Step) {
 		if err := f.Available(n.env); err != nil {
 			return nil, fmt.Errorf("%s is not available on this cluster: %w", s.Kind, err)
 		}
-		return f.Start(ctx, n.env, s)
+		did, err := f.Start(ctx, n.env, s)
+		n.markWorkload(did)
+		return did, err
 	})
+}
+
+// markWorkload adds to what a start did whether it touched a node the
+// workload exercises: a node it hit ("nodes"), or one that drops or is
+// dropped ("drops").
+func (n *Nemesis) markWorkload(did any) {
+	m, ok := did.(map[string]any)
+	if !ok || len(n.env.WorkloadRoles) == 0 {
+		return
+	}
+	var touched []string
+	if nodes, ok := m["nodes"].([]string); ok {
+		touched = append(touched, nodes...)
+	}
+	if g, ok := m["drops"].(Grudge); ok {
+		for name, peers := range g {
+			if len(peers) > 0 {
+				touched = append(touched, name)
+				touched = append(touched, peers...)
+			}
+		}
+	}
+	on := false
+	for _, name := range touched {
+		if node, ok := n.env.Cluster.Node(name); ok && slices.Contains(n.env.WorkloadRoles, node.Role()) {
+			on = true
+			break
+		}
+	}
+	m["on_workload"] = on
 }
 
 // stop ends a step's fault and records it.

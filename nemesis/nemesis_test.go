@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faultline/faultline/cluster"
 	"github.com/faultline/faultline/history"
 )
 
@@ -120,5 +121,23 @@ func TestHealAllAfterAnInterruption(t *testing.T) {
 		if !strings.Contains(string(heal[0].Value), `"`+kind+`"`) {
 			t.Errorf("heal %s does not say what it did for %s", heal[0].Value, kind)
 		}
+	}
+}
+
+// TestStartRecordsWhetherItTouchedTheWorkload: a start says whether it
+// touched a node of the roles the workload exercises.
+func TestStartRecordsWhetherItTouchedTheWorkload(t *testing.T) {
+	c := newFakeCluster("zk1", "zk2", "zk3", "kafka1")
+	steps := []Step{
+		{Kind: KindKill, Start: 0, Stop: 5 * time.Millisecond, Target: "kafka1", Nodes: []string{"kafka1"}},
+		{Kind: KindKill, Start: 10 * time.Millisecond, Stop: 15 * time.Millisecond, Target: "zk1", Nodes: []string{"zk1"}},
+	}
+	rec := &memRecorder{}
+	env := &Env{Cluster: c, Options: Options{Kinds: []Kind{KindKill}}.Defaults(), WorkloadRoles: []cluster.Role{cluster.RoleZooKeeper}}
+	nem := New(env, Builtin(), rec, steps)
+	nem.Run(context.Background(), time.Now())
+	starts := completions(rec.ops(), "start-kill")
+	if len(starts) != 2 || !strings.Contains(string(starts[0].Value), `"on_workload":false`) || !strings.Contains(string(starts[1].Value), `"on_workload":true`) {
+		t.Errorf("starts %v", starts)
 	}
 }

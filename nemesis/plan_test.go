@@ -2,6 +2,7 @@ package nemesis
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -136,5 +137,48 @@ func TestFlagsUsed(t *testing.T) {
 	got = FlagsUsed([]Kind{KindKill, KindPacket}, Builtin())
 	if strings.Join(got, ",") != "targets,nemesis-roles,packet" {
 		t.Errorf("kill and packet read %v", got)
+	}
+}
+
+// TestPlanAimsAtTheWorkloadsRoles: with the roles a workload exercises,
+// no step of 50 seeded schedules touches only nodes outside them.
+func TestPlanAimsAtTheWorkloadsRoles(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		roles []cluster.Role
+	}{
+		{"zk-register", []cluster.Role{cluster.RoleZooKeeper}},
+		{"kafka-queue", []cluster.Role{cluster.RoleKafka, cluster.RoleZooKeeper}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := Options{Kinds: []Kind{KindPartition, KindKill, KindPause, KindPacket}, Roles: tc.roles, Target: TargetMinority}.Defaults()
+			role := map[string]cluster.Role{}
+			for _, n := range sixNodes {
+				role[n.Name] = n.Role
+			}
+			for seed := range uint64(50) {
+				steps, err := Plan(o, sixNodes, seed, 5*time.Minute, Builtin())
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, s := range steps {
+					touched := slices.Clone(s.Nodes)
+					for name, peers := range s.Grudge {
+						if len(peers) > 0 {
+							touched = append(touched, name)
+							touched = append(touched, peers...)
+						}
+					}
+					if len(touched) == 0 {
+						t.Fatalf("seed %d: step %+v touches nothing", seed, s)
+					}
+					for _, n := range touched {
+						if !slices.Contains(tc.roles, role[n]) {
+							t.Fatalf("seed %d: %s step touches %s, outside the workload's roles %v: %+v", seed, s.Kind, n, tc.roles, s)
+						}
+					}
+				}
+			}
+		})
 	}
 }

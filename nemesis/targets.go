@@ -69,6 +69,20 @@ func rolesText(roles []cluster.Role) string {
 	return strings.Join(parts, ",")
 }
 
+// onRoles keeps the nodes whose role is among roles; no roles keeps all.
+func onRoles(nodes []NodeInfo, roles []cluster.Role) []NodeInfo {
+	if len(roles) == 0 {
+		return nodes
+	}
+	var out []NodeInfo
+	for _, n := range nodes {
+		if slices.Contains(roles, n.Role) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // eligible lists the names of the nodes whose role is among roles.
 func eligible(nodes []NodeInfo, roles []cluster.Role) []string {
 	var names []string

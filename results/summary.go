@@ -51,8 +51,8 @@ func printLeaf(w io.Writer, lr checker.Result) {
 	if lr.Details != nil {
 		head, lines = lr.Details.Summary()
 	}
-	if fd, ok := lr.Details.(*checker.FaultDetails); ok && len(fd.Kinds) == 0 && len(fd.Windows) == 0 && fd.Heal == nil && lr.Valid == checker.Valid {
-		return // no faults asked for, none happened: nothing to say
+	if quiet(lr) {
+		return
 	}
 	var extra []string
 	if head != "" {
@@ -147,6 +147,9 @@ func glanceLine(r checker.Result) string {
 	mark := map[checker.Validity]string{checker.Valid: "✓", checker.Invalid: "✗", checker.Unknown: "?"}
 	var parts []string
 	for _, lr := range leaves {
+		if quiet(lr) {
+			continue
+		}
 		p := lr.Checker + " " + mark[lr.Valid]
 		if lr.Advisory != "" {
 			p += " (finding)"
@@ -154,4 +157,11 @@ func glanceLine(r checker.Result) string {
 		parts = append(parts, p)
 	}
 	return "checks: " + strings.Join(parts, "  ")
+}
+
+// quiet says whether a result has nothing to say: the faults checker of a
+// run that asked for none and had none.
+func quiet(lr checker.Result) bool {
+	fd, ok := lr.Details.(*checker.FaultDetails)
+	return ok && len(fd.Kinds) == 0 && len(fd.Windows) == 0 && fd.Heal == nil && lr.Valid == checker.Valid
 }

@@ -2,9 +2,11 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/faultline/faultline/cluster"
 	"github.com/faultline/faultline/internal/realtest"
 	"github.com/faultline/faultline/workloads/zkregister"
 )
@@ -69,6 +71,45 @@ func BenchmarkKafkaQueueThroughput(b *testing.B) {
 		b.ReportMetric(polls/secs, "polls/s")
 		b.ReportMetric(0, "ns/op")
 	})
+}
+
+// BenchmarkZKRegisterCluster compares zk-register on its own cluster (3
+// ZooKeeper nodes, no brokers: the default) with the old default (3 + 3
+// brokers that zk-register never uses), side by side: ops per second, and
+// bring-up, from the run's start to the workload's. One iteration is one
+// 15 s test of each:
+//
+//	go test -run '^$' -bench ZKRegisterCluster -benchtime 2x ./runner
+func BenchmarkZKRegisterCluster(b *testing.B) {
+	realtest.Require(b)
+	for _, brokers := range []int{0, 3} {
+		b.Run(fmt.Sprintf("brokers=%d", brokers), func(b *testing.B) {
+			var ops, secs, up float64
+			for b.Loop() {
+				out, err := Run(context.Background(), Spec{
+					TimeLimit:       15 * time.Second,
+					Concurrency:     10,
+					Seed:            7,
+					Store:           b.TempDir(),
+					Cluster:         cluster.Options{KafkaNodes: brokers},
+					WorkloadOptions: &zkregister.Options{Reads: zkregister.ReadSync},
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				rec, err := ReadRecord(out.Dir)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ops += float64(out.Ops)
+				secs += 15
+				up += rec.WorkloadStart.Sub(rec.Start).Seconds()
+			}
+			b.ReportMetric(ops/secs, "ops/s")
+			b.ReportMetric(up/float64(b.N), "bring-up-s")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
 }
 
 // recordedAndDiscarded runs bench as two sub-benchmarks: with the history

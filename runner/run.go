@@ -160,7 +160,7 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 			}
 		}()
 	}
-	nem := nemesis.New(&nemesis.Env{Cluster: c, Options: spec.Nemesis, Topic: w.Topic(), Seed: spec.Seed, Log: log}, faults, hist, steps)
+	nem := nemesis.New(&nemesis.Env{Cluster: c, Options: spec.Nemesis, Topic: w.Topic(), Seed: spec.Seed, Log: log, WorkloadRoles: def.Roles}, faults, hist, steps)
 
 	in := newInterpreter(w, hist, spec.Concurrency, spec.Rate)
 	in.began = began
@@ -180,10 +180,10 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 	out.OKByF = in.okCounts()
 
 	// Heal before anything else, even when the run failed or was interrupted.
-	prog.phase("healing")
 	healCtx, cancelHeal := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancelHeal()
 	if len(steps) > 0 {
+		prog.phase("healing")
 		if err := nem.HealAll(healCtx); err != nil {
 			log.Error("healing failed", "err", err)
 		}

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,11 +46,26 @@ func runZKRegisterFor(t *testing.T, reads zkregister.ReadMode, limit time.Durati
 	return out
 }
 
-// assertStored checks the run's directory holds what a person needs.
+// assertStored checks the run's directory holds what a person needs: a
+// log per node of the cluster the run had, and no other.
 func assertStored(t *testing.T, out Outcome) {
 	t.Helper()
-	for _, f := range []string{results.TestFile, results.HistoryFile, results.ResultsFile, results.LogFile,
-		"zk1/zookeeper.log", "zk2/zookeeper.log", "zk3/zookeeper.log", "kafka1/server.log"} {
+	rec, err := ReadRecord(out.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := []string{results.TestFile, results.HistoryFile, results.ResultsFile, results.LogFile}
+	for _, n := range cluster.PlanNodes(rec.Cluster) {
+		log := "zookeeper.log"
+		if n.Role == cluster.RoleKafka {
+			log = "server.log"
+		}
+		files = append(files, filepath.Join(n.Name, log))
+	}
+	if _, err := os.Stat(filepath.Join(out.Dir, fmt.Sprintf("kafka%d", rec.Cluster.KafkaNodes+1))); !os.IsNotExist(err) {
+		t.Errorf("a broker beyond the %d the run asked for left a folder: %v", rec.Cluster.KafkaNodes, err)
+	}
+	for _, f := range files {
 		if st, err := os.Stat(filepath.Join(out.Dir, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s is missing or empty in %s: %v", f, out.Dir, err)
 		}
@@ -298,13 +314,16 @@ func TestZKRegisterUnderFaults(t *testing.T) {
 		Nemesis: nemesis.Options{
 			Kinds:    []nemesis.Kind{nemesis.KindPartition, nemesis.KindKill, nemesis.KindPause},
 			Interval: 5 * time.Second,
-			Roles:    []cluster.Role{cluster.RoleZooKeeper},
 		},
 	})
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	assertStored(t, out)
+	// zk-register's own cluster: ZooKeeper alone, no idle brokers.
+	if rec, err := ReadRecord(out.Dir); err != nil || rec.Cluster.KafkaNodes != 0 || len(rec.Nemesis.Roles) != 1 {
+		t.Errorf("zk-register ran with %d brokers and nemesis roles %v (%v); want none and zookeeper", rec.Cluster.KafkaNodes, rec.Nemesis.Roles, err)
+	}
 	if out.Report.Valid != checker.Valid {
 		t.Errorf("verdict %s, want valid: %v", out.Report.Valid, leafAnomalies(out.Report.Checks))
 	}

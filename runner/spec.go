@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/faultline/faultline/cluster"
@@ -83,9 +84,15 @@ func (s Spec) Defaults() Spec {
 	if s.CheckTimeout == 0 {
 		s.CheckTimeout = 5 * time.Minute
 	}
-	if s.WorkloadOptions == nil {
-		if def, err := registry.Lookup(s.Workload); err == nil {
+	if def, err := registry.Lookup(s.Workload); err == nil {
+		if s.WorkloadOptions == nil {
 			s.WorkloadOptions = def.NewOptions()
+		}
+		if s.Cluster.KafkaNodes == 0 {
+			s.Cluster.KafkaNodes = def.KafkaNodes
+		}
+		if len(s.Nemesis.Roles) == 0 {
+			s.Nemesis.Roles = slices.Clone(def.Roles)
 		}
 	}
 	if s.WorkloadOptions != nil {
@@ -152,15 +159,15 @@ func (s Spec) Validate() error {
 	if err := opts.Validate(workloads.ClusterShape{ZooKeepers: s.Cluster.ZooKeeperNodes, Brokers: s.Cluster.KafkaNodes}); err != nil {
 		return err
 	}
+	if nemesis.RequiresTopic(s.Nemesis) && !opts.UsesKafkaTopic() {
+		return fmt.Errorf("kafka-leader aims at the leaders of the workload's Kafka topic, and %s has none: use it with kafka-queue, or choose another shape or target", s.Workload)
+	}
 	faults := s.faults
 	if faults == nil {
 		faults = nemesis.Builtin
 	}
 	if err := s.Nemesis.Validate(nemesis.Infos(cluster.PlanNodes(s.Cluster)), faults()); err != nil {
 		return err
-	}
-	if nemesis.RequiresTopic(s.Nemesis) && !opts.UsesKafkaTopic() {
-		return fmt.Errorf("kafka-leader aims at the leaders of the workload's Kafka topic, and %s has none: use it with kafka-queue, or choose another shape or target", s.Workload)
 	}
 	return nil
 }

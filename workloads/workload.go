@@ -29,6 +29,13 @@ type Definition struct {
 	NewOptions func() Options
 	// New makes the workload for a run on env.Cluster.
 	New func(env Env, o Options) (Workload, error)
+	// Roles are the roles of the nodes the workload exercises: its
+	// system under test and what that system stands on. The nemesis aims
+	// there unless told otherwise (--nemesis-roles).
+	Roles []cluster.Role
+	// KafkaNodes is how many brokers the workload's cluster has unless
+	// --kafka-nodes says otherwise (0: none).
+	KafkaNodes int
 	// LegacyKey is the key under which test.json held the options before
 	// the registry (a run stored then is still checked with its options).
 	LegacyKey string

@@ -87,7 +87,7 @@ func mustNode(t *testing.T, c cluster.Cluster, name string) cluster.Node {
 // TestRealCluster brings up the default 3+3 cluster once and walks through
 // what a user does with it, then the failovers, then the teardown.
 func TestRealCluster(t *testing.T) {
-	c := upCluster(t, cluster.Options{})
+	c := upCluster(t, cluster.Options{KafkaNodes: 3})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 

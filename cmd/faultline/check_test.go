@@ -245,3 +245,26 @@ func TestCheckOutMissingDir(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestCheckRealStaleSyncRead: a real run's sync read that the leader
+// served stale is valid as ZooKeeper promises (sequential), and invalid
+// when linearizable reads are required.
+func TestCheckRealStaleSyncRead(t *testing.T) {
+	path := filepath.Join("..", "..", "checker", "testdata", "zk-register-real-sync-stale-read.jsonl")
+	code, stdout, stderr := checkRun(t, "--workload", "zk-register", path)
+	if code != exitValid || !strings.Contains(stdout, "finding: nonlinearizable on key r96") {
+		t.Errorf("as sequential: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = checkRun(t, "--workload", "zk-register", "--consistency", "linearizable", path)
+	if code != exitInvalid || !strings.Contains(stdout, "linearizable: false") {
+		t.Errorf("as linearizable: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, _, stderr = checkRun(t, "--workload", "kafka-queue", "--consistency", "linearizable", path)
+	if code != exitHarness || !strings.Contains(stderr, "--consistency") {
+		t.Errorf("--consistency with kafka-queue: exit %d %s", code, stderr)
+	}
+	code, _, stderr = checkRun(t, "--workload", "zk-register", "--consistency", "strong", path)
+	if code != exitHarness || !strings.Contains(stderr, `--consistency "strong" is not a consistency`) {
+		t.Errorf("--consistency strong: exit %d %s", code, stderr)
+	}
+}

@@ -34,8 +34,8 @@ func checkClusterFlags(o cluster.Options) error {
 	if o.ZooKeeperNodes < 1 || o.ZooKeeperNodes > cluster.MaxNodesPerRole {
 		return fmt.Errorf("--zk-nodes %d is out of range: choose 1 to %d", o.ZooKeeperNodes, cluster.MaxNodesPerRole)
 	}
-	if o.KafkaNodes < 1 || o.KafkaNodes > cluster.MaxNodesPerRole {
-		return fmt.Errorf("--kafka-nodes %d is out of range: choose 1 to %d", o.KafkaNodes, cluster.MaxNodesPerRole)
+	if o.KafkaNodes < 0 || o.KafkaNodes > cluster.MaxNodesPerRole {
+		return fmt.Errorf("--kafka-nodes %d is out of range: choose 0 (none) to %d", o.KafkaNodes, cluster.MaxNodesPerRole)
 	}
 	if o.StartTimeout <= 0 {
 		return fmt.Errorf("--start-timeout %s is not a timeout: give a positive duration such as 2m", o.StartTimeout)
@@ -59,7 +59,7 @@ func addVersionFlags(f *pflag.FlagSet, o *cluster.Options) {
 // addClusterFlags binds the flags that shape a cluster to o.
 func addClusterFlags(f *pflag.FlagSet, o *cluster.Options) {
 	f.IntVar(&o.ZooKeeperNodes, "zk-nodes", 3, fmt.Sprintf("ZooKeeper nodes, 1 to %d", cluster.MaxNodesPerRole))
-	f.IntVar(&o.KafkaNodes, "kafka-nodes", 3, fmt.Sprintf("Kafka brokers, 1 to %d", cluster.MaxNodesPerRole))
+	f.IntVar(&o.KafkaNodes, "kafka-nodes", 3, fmt.Sprintf("Kafka brokers, 0 (none) to %d", cluster.MaxNodesPerRole))
 	addVersionFlags(f, o)
 	f.DurationVar(&o.StartTimeout, "start-timeout", 120*time.Second, "how long to wait for the cluster to become healthy")
 	f.IntVar(&o.ZooKeeperHeapMB, "zk-heap", 128, "heap of each ZooKeeper JVM, MiB")

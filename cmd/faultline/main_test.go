@@ -12,7 +12,8 @@ func TestBadInputExitsThreeWithOneLine(t *testing.T) {
 		want string
 	}{
 		{[]string{"cluster", "up", "--zk-nodes", "10"}, "--zk-nodes 10 is out of range"},
-		{[]string{"cluster", "up", "--kafka-nodes", "0"}, "--kafka-nodes 0 is out of range"},
+		{[]string{"cluster", "up", "--kafka-nodes", "10"}, "--kafka-nodes 10 is out of range"},
+		{[]string{"cluster", "up", "--kafka-nodes", "-1"}, "--kafka-nodes -1 is out of range"},
 		{[]string{"cluster", "up", "--kafka-version", "4.0.0"}, "has no ZooKeeper mode"},
 		{[]string{"cluster", "up", "--kafka-version", "latest"}, "is not a version"},
 		{[]string{"cluster", "up", "--zk-nodes", "three"}, "invalid argument"},
@@ -54,7 +55,9 @@ func TestBadInputExitsThreeWithOneLine(t *testing.T) {
 		{[]string{"test", "--targets", "zk9"}, "--targets shapes faults, but --nemesis asks for none"},
 		{[]string{"test", "--nemesis", "partition", "--grudge", "zk1|zk2", "--partition", "halves"}, "--grudge and --partition halves contradict"},
 		{[]string{"test", "--nemesis", "partition", "--targets", "zk1"}, "--targets does nothing with --nemesis partition"},
-		{[]string{"test", "--nemesis", "kill", "--targets", "kafka1", "--nemesis-roles", "zk"}, "--nemesis-roles zookeeper leaves out"},
+		{[]string{"test", "--nemesis", "kill", "--kafka-nodes", "3", "--targets", "kafka1", "--nemesis-roles", "zk"}, "--nemesis-roles zookeeper leaves out"},
+		{[]string{"test", "--nemesis", "partition", "--partition", "zk-kafka", "--kafka-nodes", "3"}, "--partition zk-kafka cuts ZooKeeper from the brokers"},
+		{[]string{"test", "--nemesis", "partition", "--zk-nodes", "1"}, "a partition needs two nodes"},
 		{[]string{"test", "--nemesis", "packet", "--packet", "none"}, "--packet \"none\" shapes nothing"},
 		{[]string{"test", "--acks", "leader"}, "--acks is kafka-queue's and does nothing with workload zk-register"},
 		{[]string{"test", "--workload", "kafka-queue", "--reads", "local"}, "--reads is zk-register's and does nothing with workload kafka-queue"},

@@ -141,9 +141,10 @@ func newTestCommand(g *globalFlags) *cobra.Command {
 	f.StringVar(&s.Nemesis.Partition, "partition", "", "partition shape: one, halves, majorities-ring, bridge, zk-leader, zk-leader-oneway (the leader's packets to the other ZooKeeper nodes dropped), kafka-controller, kafka-leader, zk-kafka (default: one of the first four, drawn each time)")
 	f.StringVar(&s.Nemesis.Grudge, "grudge", "", "an explicit partition, e.g. 'zk1,kafka1|zk2,zk3,kafka2,kafka3': each side sees only itself")
 	f.StringVar(&s.Nemesis.Target, "targets", "one", "what kill, pause and packet faults hit: one, minority, majority, all, zk-leader, kafka-controller, kafka-leader, or node names")
-	f.StringVar(&tf.roles, "nemesis-roles", "both", "restrict kill, pause and packet targets to zk, kafka or both")
+	f.StringVar(&tf.roles, "nemesis-roles", "", "the roles faults aim at: zk, kafka or both (default: the roles the workload exercises; zk for zk-register)")
 	f.StringVar(&tf.packet, "packet", "delay", "packet behaviours: a comma list of delay, loss, duplicate, reorder, corrupt (delay 50ms±10ms, 20% for the others)")
 	addClusterFlags(f, &s.Cluster)
+	f.Lookup("kafka-nodes").Usage = fmt.Sprintf("Kafka brokers, 0 (none) to %d (default: the workload's; none for zk-register, 3 for kafka-queue)", cluster.MaxNodesPerRole)
 	f.StringVar(&s.Cluster.Backend, "backend", cluster.DefaultBackend, "where the nodes run: "+backendNames())
 	for _, b := range backends.All() {
 		o := b.NewOptions()
@@ -180,6 +181,9 @@ func (tf *testFlags) toSpec(f *pflag.FlagSet) error {
 		return fmt.Errorf("--op-timeout %s is not a timeout: give a positive duration such as 5s", s.OpTimeout)
 	}
 	s.WorkloadOptions = tf.wopts[def.Name]
+	if !f.Changed("kafka-nodes") {
+		s.Cluster.KafkaNodes = def.KafkaNodes
+	}
 	if f.Changed("op-timeout") {
 		s.WorkloadOptions.SetOpTimeout(s.OpTimeout)
 	}
@@ -197,8 +201,11 @@ func (tf *testFlags) toSpec(f *pflag.FlagSet) error {
 	if s.Nemesis.Kinds, err = nemesis.ParseKinds(tf.nemesis, faults); err != nil {
 		return err
 	}
-	if s.Nemesis.Roles, err = nemesis.ParseRoles(tf.roles); err != nil {
-		return err
+	s.Nemesis.Roles = slices.Clone(def.Roles)
+	if f.Changed("nemesis-roles") {
+		if s.Nemesis.Roles, err = nemesis.ParseRoles(tf.roles); err != nil {
+			return err
+		}
 	}
 	if s.Nemesis.Packet.Behaviours, err = netfault.ParseBehaviours(tf.packet); err != nil {
 		return fmt.Errorf("--packet: %w", err)

@@ -30,7 +30,10 @@ messages.`,
 	New: func(env workloads.Env, o workloads.Options) (workloads.Workload, error) {
 		return New(env.Cluster, *o.(*Options), env.Seed, env.Concurrency, env.Log)
 	},
-	LegacyKey: "kafka_queue",
+	// Brokers, and ZooKeeper: their metadata layer.
+	Roles:      []cluster.Role{cluster.RoleKafka, cluster.RoleZooKeeper},
+	KafkaNodes: 3,
+	LegacyKey:  "kafka_queue",
 }
 
 // Workload is the kafka-queue workload on one cluster.

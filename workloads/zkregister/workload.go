@@ -31,7 +31,9 @@ linearizable reads (required with --reads quorum or
 	New: func(env workloads.Env, o workloads.Options) (workloads.Workload, error) {
 		return New(env.Cluster, *o.(*Options), env.Seed, env.Log)
 	},
-	LegacyKey: "zk_register",
+	Roles:      []cluster.Role{cluster.RoleZooKeeper},
+	KafkaNodes: 0, // ZooKeeper alone: brokers would only take CPU from it
+	LegacyKey:  "zk_register",
 }
 
 // Workload is the zk-register workload on one cluster.
