@@ -13,16 +13,16 @@ import (
 
 // Partition shapes.
 const (
-	ShapeOne             = "one"
-	ShapeHalves          = "halves"
-	ShapeMajoritiesRing  = "majorities-ring"
-	ShapeBridge          = "bridge"
-	ShapeZKLeader        = "zk-leader"
+	ShapeOne            = "one"
+	ShapeHalves         = "halves"
+	ShapeMajoritiesRing = "majorities-ring"
+	ShapeBridge         = "bridge"
+	ShapeZKLeader       = "zk-leader"
 	// ShapeZKLeaderOneWay cuts one way only: the ZooKeeper leader's
 	// packets to the other ZooKeeper nodes are dropped, theirs to it pass.
 	// The followers give up on the leader and elect another while the old
 	// one still serves its sessions until it notices (ZOOKEEPER-1675).
-	ShapeZKLeaderOneWay = "zk-leader-oneway"
+	ShapeZKLeaderOneWay  = "zk-leader-oneway"
 	ShapeKafkaController = "kafka-controller"
 	ShapeKafkaLeader     = "kafka-leader"
 	ShapeZKKafka         = "zk-kafka"
@@ -48,7 +48,9 @@ func (*partitionFault) Flags() []string { return []string{"partition", "grudge"}
 
 func (*partitionFault) Validate(o Options, nodes []NodeInfo) error {
 	aimed := onRoles(nodes, o.Roles)
-	has := func(r cluster.Role) bool { return slices.Contains(o.Roles, r) && slices.ContainsFunc(aimed, func(n NodeInfo) bool { return n.Role == r }) }
+	has := func(r cluster.Role) bool {
+		return slices.Contains(o.Roles, r) && slices.ContainsFunc(aimed, func(n NodeInfo) bool { return n.Role == r })
+	}
 	switch o.Partition {
 	case "", ShapeOne, ShapeHalves, ShapeMajoritiesRing, ShapeBridge:
 		if len(aimed) < 2 {
