@@ -10,7 +10,9 @@
 //
 // A Writer appends ops as they happen, one line per op with no buffering, so a
 // harness that is killed still leaves a readable prefix; Read and ReadFile load
-// a history back and Pair matches each invocation with its completion.
+// a history back (ReadWith and ReadFileWith with a limit on a line's length
+// other than DefaultMaxLine) and Pair matches each invocation with its
+// completion.
 //
 // This is a leaf package: it imports nothing else of faultline.
 package history

@@ -39,46 +39,129 @@ type wireOp struct {
 	Error   string          `json:"error"`
 }
 
-// Read reads a history written by a Writer: one JSON object per line.
+// DefaultMaxLine is the longest line, in bytes without its newline, that Read
+// and ReadFile take: 64 MiB. A poll that read half a million records is about
+// 10 MiB; a longer line is more likely a file that is not a history (a core
+// dump, /dev/zero) than a history, and would otherwise be read into memory
+// whole before anything could tell. ReadOptions.MaxLine raises it.
+const DefaultMaxLine = 64 << 20
+
+// ErrLineTooLong is returned, wrapped, by Read when a line is longer than the
+// limit (DefaultMaxLine, or ReadOptions.MaxLine). Its message names the line
+// and the limit and says how to raise it (the --max-line flag of the
+// command that reads the history):
+//
+//	line 3 is longer than 64 MiB, the longest line the history reader takes; raise it with --max-line
+var ErrLineTooLong = errors.New("history line too long")
+
+// lineTooLongError is ErrLineTooLong with the line and the limit.
+type lineTooLongError struct {
+	line  int
+	limit int
+}
+
+func (e *lineTooLongError) Error() string {
+	return fmt.Sprintf("line %d is longer than %s, the longest line the history reader takes; raise it with --max-line", e.line, formatBytes(e.limit))
+}
+
+func (e *lineTooLongError) Is(target error) bool { return target == ErrLineTooLong }
+
+// formatBytes renders a size as "64 MiB", "512 KiB" or "1000 bytes".
+func formatBytes(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// ReadOptions change how ReadWith reads.
+type ReadOptions struct {
+	// MaxLine is the longest line, in bytes without its newline, to take;
+	// a longer one is an error wrapping ErrLineTooLong. Zero (or less)
+	// means DefaultMaxLine.
+	MaxLine int
+}
+
+// maxLine returns the line limit o sets.
+func (o ReadOptions) maxLine() int {
+	if o.MaxLine <= 0 {
+		return DefaultMaxLine
+	}
+	return o.MaxLine
+}
+
+// Read reads a history written by a Writer: one JSON object per line. It is
+// ReadWith with the default options.
+func Read(r io.Reader) ([]Op, error) { return ReadWith(r, ReadOptions{}) }
+
+// ReadWith reads a history written by a Writer: one JSON object per line.
 //
 // Malformed input is an error of the form "line N: what is wrong" (bad JSON,
 // an unknown field or type, a missing index, time, process, type or f, a
-// negative time, an index that does not increase), and Read returns no ops.
-// The one exception is a last line that is an incomplete JSON object with no
-// newline after it, as a killed harness leaves behind: Read then returns the
-// ops before it and an error wrapping ErrTruncatedTail.
+// negative time, an index that does not increase), and ReadWith returns no
+// ops. The one exception is a last line that is an incomplete JSON object
+// with no newline after it, as a killed harness leaves behind: ReadWith then
+// returns the ops before it and an error wrapping ErrTruncatedTail.
 //
-// Lines may be of any length.
-func Read(r io.Reader) ([]Op, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+// A line longer than opts.MaxLine (DefaultMaxLine, 64 MiB, unless set) is an
+// error wrapping ErrLineTooLong, found as soon as that many bytes of the line
+// have been read; ReadWith returns no ops with it. Memory is bounded
+// accordingly: a line is held whole only while it is being parsed (about
+// twice its length at the peak), and a line found to be garbage (a byte JSON
+// never allows, such as a NUL) is not held at all while the reader looks for
+// its end. So reading /dev/zero ends with ErrLineTooLong after
+// opts.MaxLine bytes, holding only the reader's buffer.
+func ReadWith(r io.Reader, opts ReadOptions) ([]Op, error) {
+	limit := opts.maxLine()
+	br := bufio.NewReaderSize(r, readBufSize)
 	var (
 		ops    []Op
-		long   []byte // accumulates a line longer than br's buffer
-		inLong bool
+		lr     = longLine{bad: -1}
 		lineNo int
 		prev   int64 = -1
 	)
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
-			long = append(long, chunk...)
-			inLong = true
+			if lr.add(chunk) > limit {
+				return nil, &lineTooLongError{line: lineNo + 1, limit: limit}
+			}
 			continue
-		}
-		line := chunk
-		if inLong {
-			long = append(long, chunk...)
-			line = long
 		}
 		if err != nil && err != io.EOF {
 			return nil, fmt.Errorf("read history after line %d: %w", lineNo, err)
 		}
-		if len(line) == 0 { // io.EOF right after a newline, or empty input
+		if lr.n == 0 && len(chunk) == 0 { // io.EOF right after a newline, or empty input
 			return ops, nil
 		}
 		lineNo++
 		last := err == io.EOF // no newline after this line
-		op, perr := parseLine(bytes.TrimSuffix(line, []byte("\n")))
+		body := bytes.TrimSuffix(chunk, []byte("\n"))
+		if lr.n+len(body) > limit {
+			return nil, &lineTooLongError{line: lineNo, limit: limit}
+		}
+		var (
+			op   Op
+			perr error
+			line []byte // the whole line, for the truncated-tail check
+		)
+		switch {
+		case lr.bad >= 0:
+			// Garbage: the prefix kept up to the bad byte tells what
+			// is wrong, as the whole line would.
+			line = lr.kept()
+			_, perr = parseLine(line)
+		case lr.n > 0:
+			line = lr.join(chunk)
+			op, perr = parseLine(bytes.TrimSuffix(line, []byte("\n")))
+		default:
+			line = chunk
+			op, perr = parseLine(body)
+		}
+		lr.reset()
 		if perr != nil {
 			if last && isTruncated(line) {
 				return ops, fmt.Errorf("line %d: %w (%d bytes, no newline); the %d lines before it are intact", lineNo, ErrTruncatedTail, len(line), lineNo-1)
@@ -90,21 +173,80 @@ func Read(r io.Reader) ([]Op, error) {
 		}
 		prev = op.Index
 		ops = append(ops, op)
-		long, inLong = long[:0], false
 		if last {
 			return ops, nil
 		}
 	}
 }
 
-// ReadFile reads the history at path; see Read.
-func ReadFile(path string) ([]Op, error) {
+// readBufSize is the reader's buffer: lines up to this long are parsed in
+// place; longer ones are gathered in a longLine.
+const readBufSize = 64 << 10
+
+// longLine gathers a line longer than the reader's buffer, one buffer-full
+// at a time, then joins it into one slice of exactly its length, which the
+// parsed op may keep (see parseOwnedLine). A line found to hold a byte no
+// JSON text may hold (a control character other than tab, CR and LF) is
+// garbage: only its prefix up to that byte is kept, to say what is wrong.
+type longLine struct {
+	parts [][]byte
+	n     int // bytes of the line so far
+	bad   int // offset of the first byte JSON forbids; -1 if none
+}
+
+// add appends a buffer-full of the line and returns the line's length so far.
+func (l *longLine) add(chunk []byte) int {
+	if l.bad < 0 {
+		keep := chunk
+		if i := controlByte(chunk); i >= 0 {
+			l.bad = l.n + i
+			keep = chunk[:i+1]
+		}
+		l.parts = append(l.parts, bytes.Clone(keep))
+	}
+	l.n += len(chunk)
+	return l.n
+}
+
+// kept returns the prefix of a garbage line that was kept.
+func (l *longLine) kept() []byte { return bytes.Join(l.parts, nil) }
+
+// join returns the whole line: the parts gathered and last, the chunk that
+// ends it.
+func (l *longLine) join(last []byte) []byte {
+	line := make([]byte, 0, l.n+len(last))
+	for _, p := range l.parts {
+		line = append(line, p...)
+	}
+	return append(line, last...)
+}
+
+// reset readies l for the next line, letting go of this one's parts.
+func (l *longLine) reset() { *l = longLine{bad: -1} }
+
+// controlByte returns the offset of the first byte in b that may not appear
+// anywhere in a JSON text (a control character other than tab, LF and CR),
+// or -1.
+func controlByte(b []byte) int {
+	for i, c := range b {
+		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+			return i
+		}
+	}
+	return -1
+}
+
+// ReadFile reads the history at path with the default options; see Read.
+func ReadFile(path string) ([]Op, error) { return ReadFileWith(path, ReadOptions{}) }
+
+// ReadFileWith reads the history at path; see ReadWith.
+func ReadFileWith(path string, opts ReadOptions) ([]Op, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read history: %w", err)
 	}
 	defer f.Close()
-	ops, err := Read(f)
+	ops, err := ReadWith(f, opts)
 	if err != nil {
 		return ops, fmt.Errorf("read history %s: %w", path, err)
 	}
@@ -154,14 +296,16 @@ func parseLine(line []byte) (Op, error) {
 	return op, nil
 }
 
-// isTruncated reports whether line is the beginning of a JSON value that
-// ends too early, rather than garbage.
+// isTruncated reports whether line is the beginning of a JSON object that
+// ends too early, rather than garbage. It decodes nothing: json.Decoder finds
+// the end of the input before it would decode.
 func isTruncated(line []byte) bool {
-	if len(bytes.TrimSpace(line)) == 0 {
+	text := bytes.TrimSpace(line)
+	if len(text) == 0 || text[0] != '{' {
 		return false
 	}
-	var v any
-	err := json.NewDecoder(bytes.NewReader(line)).Decode(&v)
+	var v struct{}
+	err := json.NewDecoder(bytes.NewReader(text)).Decode(&v)
 	return errors.Is(err, io.ErrUnexpectedEOF)
 }
 
