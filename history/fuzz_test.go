@@ -3,6 +3,8 @@ package history
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"reflect"
 	"testing"
 )
 
@@ -34,6 +36,15 @@ func FuzzRead(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// A line the reader allocated for itself is parsed keeping its
+		// bytes; that must read every line as the general way does.
+		for line := range bytes.SplitSeq(data, []byte("\n")) {
+			general, gerr := parseLine(line)
+			owned, oerr := parseOwnedLine(bytes.Clone(line))
+			if fmt.Sprint(gerr) != fmt.Sprint(oerr) || !reflect.DeepEqual(general, owned) {
+				t.Fatalf("%q: general way %+v, %v; owned %+v, %v", line, general, gerr, owned, oerr)
+			}
+		}
 		ops, err := Read(bytes.NewReader(data))
 		if err != nil && !errors.Is(err, ErrTruncatedTail) {
 			if ops != nil {

@@ -3,7 +3,9 @@ package history
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"reflect"
 	"runtime"
 	"runtime/metrics"
 	"strings"
@@ -157,3 +159,47 @@ func TestReadTruncatedLongTail(t *testing.T) {
 }
 
 var _ = bytes.NewReader
+
+// TestReadLongLineHeldOnce reads a 32 MiB poll line: the reader must take
+// little more than twice the line's size in all (its parts, and the line
+// joined once, which the op's value then shares), not several copies of it.
+func TestReadLongLineHeldOnce(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"index":1,"time":9,"process":3,"type":"ok","f":"poll","value":{"mode":"assign","records":{"0":[`)
+	for i := 0; b.Len() < 32<<20; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`[1234567,"12-345678"]`)
+	}
+	b.WriteString(`]}},"node":"kafka1"}`)
+	long := b.String()
+	input := line0 + "\n" + long + "\n"
+	runtime.GC()
+	before := allocated()
+	ops, err := Read(strings.NewReader(input))
+	alloc := allocated() - before
+	if err != nil || len(ops) != 2 {
+		t.Fatalf("%d ops, %v", len(ops), err)
+	}
+	if v := ops[1].Value; !bytes.HasPrefix(v, []byte(`{"mode":"assign"`)) || !bytes.HasSuffix(v, []byte(`]}}`)) || ops[1].Node != "kafka1" {
+		t.Fatalf("value %.40s...%s, node %q", v, v[len(v)-10:], ops[1].Node)
+	}
+	t.Logf("allocated %d MiB reading a %d MiB line", alloc>>20, len(long)>>20)
+	if limit := uint64(len(long)) * 9 / 4; alloc > limit {
+		t.Errorf("allocated %d MiB reading a %d MiB line, want at most %d MiB", alloc>>20, len(long)>>20, limit>>20)
+	}
+	// Lines of other forms go the general way and read the same.
+	for _, line := range []string{
+		`{"index":1,"time":9,"process":3,"type":"ok","f":"poll","value":"` + strings.Repeat("v", 100<<10) + `","Node":"n"}`,
+		`{"index":1,"time":9,"process":3,"type":"ok","f":"poll","value":"` + strings.Repeat("v", 100<<10) + `","value":1}`,
+		`{"index":1,"time":9,"process":3,"type":"ok","f":"poll","\u0076alue":"` + strings.Repeat("v", 100<<10) + `"}`,
+		` {"index":1,"time":9,"process":3,"type":"ok","f":"poll","value":["` + strings.Repeat("v", 100<<10) + `", {"a":[1,{}]}] } ` + "\t\r",
+	} {
+		general, gerr := parseLine([]byte(line))
+		owned, oerr := parseOwnedLine([]byte(line))
+		if fmt.Sprint(gerr) != fmt.Sprint(oerr) || !reflect.DeepEqual(general, owned) {
+			t.Errorf("%.80s...: general way %.20s, %v; owned %.20s, %v", line, general.Value, gerr, owned.Value, oerr)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -26,17 +27,54 @@ import (
 var ErrTruncatedTail = errors.New("history ends in a partly written line")
 
 // wireOp is an Op as decoded, with pointers to tell a missing field from a
-// zero one.
-type wireOp struct {
-	Index   *int64          `json:"index"`
-	Time    *int64          `json:"time"`
-	Process *Process        `json:"process"`
-	Type    *Type           `json:"type"`
-	F       *string         `json:"f"`
-	Key     string          `json:"key"`
-	Value   json.RawMessage `json:"value"`
-	Node    string          `json:"node"`
-	Error   string          `json:"error"`
+// zero one. V is json.RawMessage, or ownedRaw to keep the line's bytes.
+type wireOp[V ~[]byte] struct {
+	Index   *int64   `json:"index"`
+	Time    *int64   `json:"time"`
+	Process *Process `json:"process"`
+	Type    *Type    `json:"type"`
+	F       *string  `json:"f"`
+	Key     string   `json:"key"`
+	Value   V        `json:"value"`
+	Node    string   `json:"node"`
+	Error   string   `json:"error"`
+}
+
+// ownedRaw is a json.RawMessage that keeps the bytes it is given rather than
+// copy them: json.Unmarshal gives it a slice of its input.
+type ownedRaw []byte
+
+// UnmarshalJSON keeps b.
+func (m *ownedRaw) UnmarshalJSON(b []byte) error {
+	*m = b
+	return nil
+}
+
+// op checks that the required fields are there and makes the Op.
+func (w *wireOp[V]) op() (Op, error) {
+	switch {
+	case w.Index == nil:
+		return Op{}, errors.New(`missing "index"`)
+	case w.Time == nil:
+		return Op{}, errors.New(`missing "time"`)
+	case w.Process == nil:
+		return Op{}, errors.New(`missing "process"`)
+	case w.Type == nil:
+		return Op{}, errors.New(`missing "type"`)
+	case w.F == nil:
+		return Op{}, errors.New(`missing "f"`)
+	}
+	return Op{
+		Index:   *w.Index,
+		Time:    *w.Time,
+		Process: *w.Process,
+		Type:    *w.Type,
+		F:       *w.F,
+		Key:     w.Key,
+		Value:   json.RawMessage(w.Value),
+		Node:    w.Node,
+		Error:   w.Error,
+	}, nil
 }
 
 // DefaultMaxLine is the longest line, in bytes without its newline, that Read
@@ -156,7 +194,7 @@ func ReadWith(r io.Reader, opts ReadOptions) ([]Op, error) {
 			_, perr = parseLine(line)
 		case lr.n > 0:
 			line = lr.join(chunk)
-			op, perr = parseLine(bytes.TrimSuffix(line, []byte("\n")))
+			op, perr = parseOwnedLine(bytes.TrimSuffix(line, []byte("\n")))
 		default:
 			line = chunk
 			op, perr = parseLine(body)
@@ -258,7 +296,7 @@ func parseLine(line []byte) (Op, error) {
 	if len(bytes.TrimSpace(line)) == 0 {
 		return Op{}, errors.New("empty line")
 	}
-	var w wireOp
+	var w wireOp[json.RawMessage]
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&w); err != nil {
@@ -267,33 +305,175 @@ func parseLine(line []byte) (Op, error) {
 	if dec.InputOffset() != int64(len(bytes.TrimRight(line, " \t\r"))) {
 		return Op{}, errors.New("bad JSON: text after the object")
 	}
-	switch {
-	case w.Index == nil:
-		return Op{}, errors.New(`missing "index"`)
-	case w.Time == nil:
-		return Op{}, errors.New(`missing "time"`)
-	case w.Process == nil:
-		return Op{}, errors.New(`missing "process"`)
-	case w.Type == nil:
-		return Op{}, errors.New(`missing "type"`)
-	case w.F == nil:
-		return Op{}, errors.New(`missing "f"`)
-	}
-	op := Op{
-		Index:   *w.Index,
-		Time:    *w.Time,
-		Process: *w.Process,
-		Type:    *w.Type,
-		F:       *w.F,
-		Key:     w.Key,
-		Value:   w.Value,
-		Node:    w.Node,
-		Error:   w.Error,
+	op, err := w.op()
+	if err != nil {
+		return Op{}, err
 	}
 	if err := op.Validate(); err != nil {
 		return Op{}, err
 	}
 	return op, nil
+}
+
+// parseOwnedLine is parseLine for a line that the reader allocated for it
+// alone: the op's Value is a slice of line rather than a copy, so a long line
+// (a poll of many records) is held once, not twice or more (json.Decoder's
+// buffer and the value's copy). A line of unusual form (unknown, repeated or
+// escaped keys, bad JSON) goes through parseLine, so errors read the same.
+func parseOwnedLine(line []byte) (Op, error) {
+	text := bytes.TrimRight(line, " \t\r")
+	if !plainKeys(text) {
+		return parseLine(line)
+	}
+	var w wireOp[ownedRaw]
+	if err := json.Unmarshal(text, &w); err != nil {
+		if _, syntax := errors.AsType[*json.SyntaxError](err); syntax {
+			return parseLine(line)
+		}
+		return Op{}, decodeError(err)
+	}
+	op, err := w.op()
+	if err != nil {
+		return Op{}, err
+	}
+	// The value is part of valid JSON, so valid itself: check the rest.
+	fields := op
+	fields.Value = nil
+	if err := fields.Validate(); err != nil {
+		return Op{}, err
+	}
+	return op, nil
+}
+
+// opKeys are the keys of an op's JSON object.
+var opKeys = [...]string{"index", "time", "process", "type", "f", "key", "value", "node", "error"}
+
+// plainKeys reports whether text looks like a JSON object whose keys are
+// each one of opKeys, written plainly (no escapes), at most once. It does not
+// check the values' syntax (json.Unmarshal does); it only skips them.
+func plainKeys(text []byte) bool {
+	s := skipper{b: text}
+	if !s.byte('{') {
+		return false
+	}
+	if s.byte('}') {
+		return s.end()
+	}
+	var seen [len(opKeys)]bool
+	for {
+		key, ok := s.plainString()
+		if !ok || !s.byte(':') {
+			return false
+		}
+		k := slices.Index(opKeys[:], string(key))
+		if k < 0 || seen[k] {
+			return false
+		}
+		seen[k] = true
+		if !s.value() {
+			return false
+		}
+		if !s.byte(',') {
+			return s.byte('}') && s.end()
+		}
+	}
+}
+
+// skipper walks JSON text without decoding it, for plainKeys.
+type skipper struct {
+	b []byte
+	i int
+}
+
+func (s *skipper) space() {
+	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\r' || s.b[s.i] == '\n') {
+		s.i++
+	}
+}
+
+// byte reads c, after white space.
+func (s *skipper) byte(c byte) bool {
+	s.space()
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+func (s *skipper) end() bool {
+	s.space()
+	return s.i == len(s.b)
+}
+
+// plainString reads a string with no escapes and returns its bytes.
+func (s *skipper) plainString() ([]byte, bool) {
+	if !s.byte('"') {
+		return nil, false
+	}
+	start := s.i
+	for ; s.i < len(s.b); s.i++ {
+		switch s.b[s.i] {
+		case '"':
+			s.i++
+			return s.b[start : s.i-1], true
+		case '\\':
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// value skips one value: a string, an object or array (with what it
+// holds), or anything else up to the next delimiter.
+func (s *skipper) value() bool {
+	s.space()
+	if s.i == len(s.b) {
+		return false
+	}
+	depth := 0
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case '"':
+			if !s.skipString() {
+				return false
+			}
+			if depth == 0 {
+				return true
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return true // the end of the enclosing object
+			}
+			if depth--; depth == 0 {
+				s.i++
+				return true
+			}
+		case ',', ' ', '\t', '\r', '\n':
+			if depth == 0 {
+				return true
+			}
+		}
+		s.i++
+	}
+	return depth == 0
+}
+
+// skipString skips a string, escapes and all.
+func (s *skipper) skipString() bool {
+	for s.i++; s.i < len(s.b); s.i++ {
+		switch s.b[s.i] {
+		case '"':
+			s.i++
+			return true
+		case '\\':
+			s.i++
+		}
+	}
+	return false
 }
 
 // isTruncated reports whether line is the beginning of a JSON object that
