@@ -90,19 +90,20 @@ func (q Queue) Check(ctx context.Context, ops []history.Op, opts Options) (res R
 	}
 	switch {
 	case errors.Is(err, errQueueStopped):
-		if ctx.Err() != nil {
-			res.Notes = append(res.Notes, fmt.Sprintf("the check was cancelled (%v) before it finished: no verdict", context.Cause(ctx)))
-		} else {
-			res.Notes = append(res.Notes, fmt.Sprintf("the check timed out after %v before it finished: no verdict; give it a longer timeout", opts.Timeout))
-		}
+		res.Notes = append(res.Notes, c.stoppedNote(opts))
 		return res
 	case err != nil:
 		res.Error = err.Error()
 		return res
 	}
 
+	anomalies, ok := c.anomalies()
+	if !ok {
+		res.Notes = append(res.Notes, c.stoppedNote(opts))
+		return res
+	}
 	res.Counts = c.counts
-	res.Anomalies = c.found.anomalies()
+	res.Anomalies = anomalies
 	d := c.details()
 	res.Details = d
 	res.AnomalyCounts = d.AnomalyCounts
@@ -119,6 +120,14 @@ func (q Queue) Check(ctx context.Context, ops []history.Op, opts Options) (res R
 		res.Valid = Valid
 	}
 	return res
+}
+
+// stoppedNote says why the check stopped before it finished.
+func (c *queueCheck) stoppedNote(opts Options) string {
+	if c.ctx.Err() != nil {
+		return fmt.Sprintf("the check was cancelled (%v) before it finished: no verdict", context.Cause(c.ctx))
+	}
+	return fmt.Sprintf("the check timed out after %v before it finished: no verdict; give it a longer timeout", opts.Timeout)
 }
 
 // QueueDetails are the queue checker's figures.

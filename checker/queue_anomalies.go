@@ -2,8 +2,11 @@ package checker
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+
+	"github.com/faultline/faultline/history"
 )
 
 // queueKind is a kind of anomaly the queue checker reports; any of them
@@ -50,7 +53,7 @@ const maxQueueExamples = 10
 // kind as examples.
 type queueFindings struct {
 	counts    [queueKinds]int
-	examples  [queueKinds][]Anomaly
+	examples  [queueKinds][]keptExample
 	conflicts []queueConflict // examples of inconsistent offsets, made into anomalies at the end
 
 	unseen, recovered int
@@ -83,28 +86,95 @@ func (f *queueFindings) total() int {
 	return n
 }
 
+// keptExample is an anomaly kept as an example, with the positions of its
+// ops: they are copied (polls trimmed) only once the check is done, so that
+// each long poll is read once however many examples show it.
+type keptExample struct {
+	a     Anomaly // without At and Ops
+	at    int32   // the op it shows at; -1 if none
+	ops   []int32 // the ops involved, in history order
+	focus []int64 // the offsets a trimmed poll keeps records near
+}
+
 // example keeps an anomaly of kind k about partition part: at is the op it
 // shows at, ops the positions of the ops involved. Polls among them show
 // only the records near the focus offsets (see trimPoll).
 func (c *queueCheck) example(k queueKind, part int32, at int32, msg string, focus []int64, ops ...int32) {
-	a := Anomaly{Kind: k.String(), Key: formatPartition(part), Message: msg}
-	if at >= 0 {
-		op := trimPoll(c.ops[at], part, focus)
-		a.At = &op
-	}
 	positions := slices.DeleteFunc(slices.Clone(ops), func(pos int32) bool { return pos < 0 })
 	slices.Sort(positions)
-	for _, pos := range slices.Compact(positions) {
-		a.Ops = append(a.Ops, trimPoll(c.ops[pos], part, focus))
+	c.found.examples[k] = append(c.found.examples[k], keptExample{
+		a:  Anomaly{Kind: k.String(), Key: formatPartition(part), Message: msg},
+		at: at, ops: slices.Compact(positions), focus: focus,
+	})
+}
+
+// anomalies returns the examples, kind by kind, with their ops. Each poll
+// to trim is read once, for all the examples it is in. It returns false if
+// the check must stop first.
+func (c *queueCheck) anomalies() ([]Anomaly, bool) {
+	type use struct {
+		pos int32
+		ex  *keptExample
 	}
-	c.found.examples[k] = append(c.found.examples[k], a)
+	trimmed := map[use]history.Op{}
+	reqs := map[int32][]*keptExample{} // poll to trim → the examples it is in
+	for k := range c.found.examples {
+		for i := range c.found.examples[k] {
+			ex := &c.found.examples[k][i]
+			for _, pos := range append([]int32{ex.at}, ex.ops...) {
+				if pos >= 0 && needsTrim(&c.ops[pos]) && !slices.Contains(reqs[pos], ex) {
+					reqs[pos] = append(reqs[pos], ex)
+				}
+			}
+		}
+	}
+	for _, pos := range slices.Sorted(maps.Keys(reqs)) {
+		if c.stopped() {
+			return nil, false
+		}
+		exs := reqs[pos]
+		rs := make([]trimRequest, len(exs))
+		for i, ex := range exs {
+			part, _ := parsePartition([]byte(ex.a.Key))
+			rs[i] = trimRequest{part: part, focus: ex.focus}
+		}
+		ops, ok := trimPollFor(c.ops[pos], rs, c.stopped)
+		if !ok {
+			return nil, false
+		}
+		for i, ex := range exs {
+			trimmed[use{pos, ex}] = ops[i]
+		}
+	}
+	op := func(pos int32, ex *keptExample) history.Op {
+		if t, ok := trimmed[use{pos, ex}]; ok {
+			return t
+		}
+		return c.ops[pos]
+	}
+	var out []Anomaly
+	for k := range c.found.examples {
+		for i := range c.found.examples[k] {
+			ex := &c.found.examples[k][i]
+			a := ex.a
+			if ex.at >= 0 {
+				at := op(ex.at, ex)
+				a.At = &at
+			}
+			for _, pos := range ex.ops {
+				a.Ops = append(a.Ops, op(pos, ex))
+			}
+			out = append(out, a)
+		}
+	}
+	return out, true
 }
 
 // shownBy returns pos, the op that showed value id somewhere, and if that op
 // is the acknowledgement of the value's send, the send's invocation too.
 func (c *queueCheck) shownBy(id, pos int32) []int32 {
-	if s := c.vals.info[id].send; s >= 0 && c.sends[s].done == pos {
-		return []int32{c.sends[s].invoke, pos}
+	if s := c.vals.value(id).send; s >= 0 && c.send(s).done == pos {
+		return []int32{c.send(s).invoke, pos}
 	}
 	return []int32{pos}
 }
@@ -165,7 +235,7 @@ func (c *queueCheck) duplicate(id, part int32, off int64, pos int32) {
 	if !c.found.note(kindDuplicate) {
 		return
 	}
-	v := c.vals.info[id]
+	v := *c.vals.value(id)
 	msg := fmt.Sprintf("value %q is at two offsets: partition %d offset %d (%s) and partition %d offset %d (%s); each send writes one record",
 		c.vals.name(id), v.firstPart, v.firstOff, c.seenBy(v.firstOp), part, off, c.seenBy(pos))
 	c.example(kindDuplicate, v.firstPart, pos, msg, []int64{v.firstOff, off}, c.sendOps(v.send, v.firstOp, pos)...)
@@ -177,19 +247,19 @@ func (c *queueCheck) sendOps(i int32, more ...int32) []int32 {
 	if i < 0 {
 		return more
 	}
-	s := c.sends[i]
+	s := *c.send(i)
 	return append([]int32{s.invoke, s.done}, more...)
 }
 
 // wrongPartition notes that op pos read value id from part, although its
 // send wrote it to another partition.
 func (c *queueCheck) wrongPartition(id int32, part *queuePartition, off int64, pos int32) {
-	v := &c.vals.info[id]
-	v.flags |= valueUnexpected
+	v := c.vals.value(id)
+	*c.vals.flag(id) |= valueUnexpected
 	if !c.found.note(kindUnexpected) {
 		return
 	}
-	s := c.sends[v.send]
+	s := *c.send(v.send)
 	msg := fmt.Sprintf("process %s read %q at partition %d offset %d (op index %d), but it was sent to partition %d (op index %d)",
 		c.ops[pos].Process, c.vals.name(id), part.id, off, c.ops[pos].Index, s.partition, c.ops[s.invoke].Index)
 	c.example(kindUnexpected, part.id, pos, msg, []int64{off}, c.sendOps(v.send, pos)...)
@@ -201,7 +271,7 @@ func (c *queueCheck) nonmonotonicSend(p *queueProc, s *queueSend, prev sentOffse
 	if !c.found.note(kindNonmonotonicSend) {
 		return
 	}
-	before := c.sends[prev.send]
+	before := *c.send(prev.send)
 	msg := fmt.Sprintf("process %s's ok sends to partition %d went from offset %d (%q, op index %d) to offset %d (%q, op index %d); a producer's offsets on a partition must rise",
 		p.id, s.partition, before.offset, c.vals.name(before.value), c.ops[before.done].Index, s.offset, c.vals.name(s.value), c.ops[pos].Index)
 	c.example(kindNonmonotonicSend, s.partition, pos, msg, nil, before.invoke, before.done, s.invoke, pos)
@@ -225,9 +295,9 @@ func (c *queueCheck) nonmonotonicPoll(p *queueProc, part *queuePartition, rd *qu
 // findAfterRead finds the anomalies that need the whole history: lost
 // writes, unexpected values, skips; and counts unseen and recovered sends.
 func (c *queueCheck) findAfterRead() {
-	for i := range c.sends {
-		s := &c.sends[i]
-		v := &c.vals.info[s.value]
+	for i := range c.sends.len() {
+		s := c.send(int32(i))
+		v := c.vals.value(s.value)
 		read := v.readOp >= 0
 		switch {
 		case s.outcome == sendOK && !read:
@@ -237,8 +307,8 @@ func (c *queueCheck) findAfterRead() {
 			}
 		case (s.outcome == sendUnknown || s.outcome == sendIncomplete) && read:
 			c.found.recovered++
-		case s.outcome == sendFailed && read && v.flags&valueUnexpected == 0:
-			v.flags |= valueUnexpected
+		case s.outcome == sendFailed && read && *c.vals.flag(s.value)&valueUnexpected == 0:
+			*c.vals.flag(s.value) |= valueUnexpected
 			if c.found.note(kindUnexpected) {
 				fail := c.ops[s.done]
 				msg := fmt.Sprintf("process %s read %q at partition %d offset %d (op index %d), but its send failed (op index %d, error %q); a failed send must not be written",
@@ -247,24 +317,25 @@ func (c *queueCheck) findAfterRead() {
 			}
 		}
 	}
-	for id := range c.vals.info {
-		v := &c.vals.info[id]
-		if v.readOp < 0 || v.flags&valueUnexpected != 0 {
+	for i := range c.vals.info.len() {
+		id := int32(i)
+		v := c.vals.value(id)
+		if v.readOp < 0 || *c.vals.flag(id)&valueUnexpected != 0 {
 			continue
 		}
 		var why string
 		switch {
 		case v.send < 0:
 			why = "which no send wrote"
-		case c.sends[v.send].invoke > v.readOp:
-			why = fmt.Sprintf("before its send was invoked (op index %d)", c.ops[c.sends[v.send].invoke].Index)
+		case c.send(v.send).invoke > v.readOp:
+			why = fmt.Sprintf("before its send was invoked (op index %d)", c.ops[c.send(v.send).invoke].Index)
 		default:
 			continue
 		}
-		v.flags |= valueUnexpected
+		*c.vals.flag(id) |= valueUnexpected
 		if c.found.note(kindUnexpected) {
 			msg := fmt.Sprintf("process %s read %q at partition %d offset %d (op index %d), %s",
-				c.ops[v.readOp].Process, c.vals.name(int32(id)), v.firstPart, v.firstOff, c.ops[v.readOp].Index, why)
+				c.ops[v.readOp].Process, c.vals.name(id), v.firstPart, v.firstOff, c.ops[v.readOp].Index, why)
 			c.example(kindUnexpected, v.firstPart, v.readOp, msg, []int64{v.firstOff}, c.sendOps(v.send, v.readOp)...)
 		}
 	}
@@ -288,7 +359,7 @@ func (c *queueCheck) lostWrite(i int32, part *queuePartition) {
 	if !c.found.note(kindLostWrite) {
 		return
 	}
-	s := c.sends[i]
+	s := *c.send(i)
 	// The read that found another value at the acknowledged offset, if
 	// one is among the inconsistent offsets' examples.
 	other := int32(-1)
@@ -308,13 +379,4 @@ func (c *queueCheck) lostWrite(i int32, part *queuePartition) {
 	final := c.ops[part.finalOp]
 	msg := fmt.Sprintf("%s, although process %s's final read of partition %d read it all, to its end offset %d (op index %d)", what, final.Process, part.id, part.endOffset, final.Index)
 	c.example(kindLostWrite, s.partition, s.done, msg, focus, s.invoke, s.done, other, part.finalOp)
-}
-
-// anomalies returns the examples, kind by kind.
-func (f *queueFindings) anomalies() []Anomaly {
-	var out []Anomaly
-	for _, ex := range f.examples {
-		out = append(out, ex...)
-	}
-	return out
 }

@@ -1,9 +1,11 @@
 package checker
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -16,6 +18,13 @@ import (
 // through encoding/json, which decides what the value means and says what is
 // wrong with it. Both paths give the same result for every value the scanner
 // accepts.
+//
+// A poll's records are never gathered: a poll may hold millions of them (a
+// final read in one poll), so parsePoll only checks them, and eachRecord then
+// hands them one at a time to a recordSink, reading them again from the op's
+// JSON. Either way the memory a poll takes does not grow with its records:
+// the scanner's record values are slices of the op's JSON, and encoding/json
+// decodes one record at a time.
 
 // queueMode is how a poll reads.
 type queueMode uint8
@@ -68,18 +77,40 @@ type sendValue struct {
 
 // pollValue is a poll's value: {"mode":"assign","partitions":[0,1]} on
 // invocation, {"mode":"assign","records":{"0":[[7,"1-2"]]}} on completion,
-// with "end_offset" on the last poll of a complete final read. Its slices are
+// with "end_offset" on the last poll of a complete final read. parsePoll
+// fills in all but the records, which eachRecord hands out. Its slices are
 // buffers reused from one op to the next.
 type pollValue struct {
 	mode       queueMode
-	partitions []int32       // the partitions to read
-	groups     []recordGroup // the records read, per partition
-	records    []record
-	endOffset  int64 // -1 when absent
+	partitions []int32 // the partitions to read
+	endOffset  int64   // -1 when absent
+	records    int     // how many records the value holds
+
+	fast    bool               // the scanner read the value
+	recs    []record           // the scanner: the records, while there are at most maxBuffered
+	groups0 []recordGroup      // and how they group by partition
+	spilled bool               // the scanner: there were more: read them again
+	rescan  *pollValue         // the scanner's buffers for reading them again
+	keys    []int32            // the scanner: records keys seen, to refuse a repeat
+	keySet  map[int32]struct{} // the same, once there are many
+	groups  []rawGroup         // encoding/json: each partition's records, by partition
+	pair    []json.RawMessage  // encoding/json: one record
+	winners map[int32][]byte
 }
 
-// recordGroup is the records a poll read from one partition:
-// pollValue.records[start:end].
+// rawGroup is the JSON of one partition's records, [[offset,"value"],...] or
+// null: a slice of the poll's value.
+type rawGroup struct {
+	partition int32
+	raw       []byte
+}
+
+// maxBuffered is how many records of a poll the scanner keeps, to hand them
+// out without reading the value again: most polls hold a few.
+const maxBuffered = 4096
+
+// recordGroup is the records the scanner kept of one partition:
+// pollValue.recs[start:end].
 type recordGroup struct {
 	partition  int32
 	start, end int
@@ -88,12 +119,53 @@ type recordGroup struct {
 // record is one [offset, value] pair a poll read.
 type record struct {
 	offset int64
-	value  []byte // may alias the op's JSON
+	value  []byte // a slice of the op's JSON
 }
+
+// recordSink takes a poll's records from eachRecord, partition by
+// partition, in the order the value lists them (by partition number when
+// encoding/json read it). Either method returns false to stop.
+type recordSink interface {
+	// group starts partition p's records (there may be none).
+	group(p int32) bool
+	// record is one record of the current partition; value may be a slice
+	// of the op's JSON, valid until the next call.
+	record(offset int64, value []byte) bool
+}
+
+// errSinkStopped is eachRecord's error when the sink stopped it.
+var errSinkStopped = errors.New("stopped by the sink")
 
 // reset empties v, keeping its buffers.
 func (v *pollValue) reset() {
-	*v = pollValue{partitions: v.partitions[:0], groups: v.groups[:0], records: v.records[:0], endOffset: -1}
+	clear(v.keySet)
+	clear(v.recs) // let go of the last op's JSON
+	*v = pollValue{partitions: v.partitions[:0], endOffset: -1, recs: v.recs[:0], groups0: v.groups0[:0],
+		rescan: v.rescan, keys: v.keys[:0], keySet: v.keySet, groups: v.groups[:0], pair: v.pair[:0]}
+}
+
+// newKey notes records key p and reports whether it is new.
+func (v *pollValue) newKey(p int32) bool {
+	if v.keySet == nil && len(v.keys) < 32 {
+		if slices.Contains(v.keys, p) {
+			return false
+		}
+		v.keys = append(v.keys, p)
+		return true
+	}
+	if v.keySet == nil {
+		v.keySet = map[int32]struct{}{}
+	}
+	if len(v.keySet) == 0 {
+		for _, k := range v.keys {
+			v.keySet[k] = struct{}{}
+		}
+	}
+	if _, ok := v.keySet[p]; ok {
+		return false
+	}
+	v.keySet[p] = struct{}{}
+	return true
 }
 
 // parseSend decodes a send's value into v.
@@ -127,23 +199,91 @@ func decodeSend(b []byte, v *sendValue) error {
 	return nil
 }
 
-// parsePoll decodes a poll's value into v.
+// parsePoll decodes a poll's value into v and checks its records, which
+// eachRecord then hands out.
 func parsePoll(b []byte, v *pollValue) error {
 	v.reset()
-	if scanPoll(b, v) {
+	if scanPoll(b, v, nil) {
+		v.fast = true
 		return nil
 	}
 	return decodePoll(b, v)
 }
 
+// eachRecord hands the records of b, which parsePoll(b, v) accepted, to sink.
+// It returns errSinkStopped if the sink stopped it.
+func (v *pollValue) eachRecord(b []byte, sink recordSink) error {
+	if v.fast && !v.spilled {
+		for _, g := range v.groups0 {
+			if !sink.group(g.partition) {
+				return errSinkStopped
+			}
+			for _, r := range v.recs[g.start:g.end] {
+				if !sink.record(r.offset, r.value) {
+					return errSinkStopped
+				}
+			}
+		}
+		return nil
+	}
+	if v.fast {
+		if v.rescan == nil {
+			v.rescan = new(pollValue)
+		}
+		w := v.rescan
+		w.reset()
+		defer w.reset()
+		s := jsonScanner{b: b}
+		if !s.scanPollValue(w, sink) {
+			if s.stopped {
+				return errSinkStopped
+			}
+			return errors.New("the scanner failed on a value it had accepted") // cannot happen
+		}
+		return nil
+	}
+	for _, g := range v.groups {
+		if err := v.decodeGroup(g, sink); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordsRaw keeps the "records" of a poll's value as JSON, slices of the
+// value. encoding/json matches a key to a field whatever its case and
+// decodes a repeated one again, into the same map: so each "records" it
+// finds is kept, and a null one empties the map.
+type recordsRaw [][]byte
+
+// UnmarshalJSON keeps b.
+func (r *recordsRaw) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*r = (*r)[:0]
+		return nil
+	}
+	*r = append(*r, b)
+	return nil
+}
+
 // decodePoll is parsePoll with encoding/json: it decides what a value means.
+// It reads the value as json.Unmarshal would into
+//
+//	struct {
+//		Mode       *string                        `json:"mode"`
+//		Partitions []*int64                       `json:"partitions"`
+//		Records    map[string][][]json.RawMessage `json:"records"`
+//		EndOffset  *int64                         `json:"end_offset"`
+//	}
+//
+// but one record at a time: a poll's records are not held.
 func decodePoll(b []byte, v *pollValue) error {
 	v.reset()
 	var w struct {
-		Mode       *string                        `json:"mode"`
-		Partitions []*int64                       `json:"partitions"`
-		Records    map[string][][]json.RawMessage `json:"records"`
-		EndOffset  *int64                         `json:"end_offset"`
+		Mode       *string    `json:"mode"`
+		Partitions []*int64   `json:"partitions"`
+		Records    recordsRaw `json:"records"`
+		EndOffset  *int64     `json:"end_offset"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
@@ -167,28 +307,104 @@ func decodePoll(b []byte, v *pollValue) error {
 		}
 		v.endOffset = *w.EndOffset
 	}
-	for key, pairs := range w.Records {
+	// Each partition's records as the map would hold them: the last given.
+	// The groups a repeat replaced must still be lists of lists.
+	if v.winners == nil {
+		v.winners = map[int32][]byte{}
+	}
+	clear(v.winners)
+	for _, raw := range w.Records {
+		if err := v.decodeRecordsObject(raw); err != nil {
+			return err
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(v.winners)) {
+		v.groups = append(v.groups, rawGroup{partition: p, raw: v.winners[p]})
+	}
+	clear(v.winners)
+	// Then the records themselves.
+	for _, g := range v.groups {
+		if err := v.decodeGroup(g, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// errRecordsShape is the error for records that are not an object of
+// lists of lists.
+var errRecordsShape = errors.New(`"records" must map partition numbers to lists of [offset, "value"] records`)
+
+// decodeRecordsObject reads one "records" object, valid JSON, noting each
+// partition's records in v.winners.
+func (v *pollValue) decodeRecordsObject(raw []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return errRecordsShape
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		key, ok := tok.(string)
+		if err != nil || !ok {
+			return errRecordsShape
+		}
 		p, ok := parsePartition([]byte(key))
 		if !ok {
 			return fmt.Errorf("records key %q is not a partition number", key)
 		}
-		g := recordGroup{partition: p, start: len(v.records)}
-		for _, pair := range pairs {
-			var off *int64
-			var val *string
-			if len(pair) != 2 || json.Unmarshal(pair[0], &off) != nil || json.Unmarshal(pair[1], &val) != nil ||
-				off == nil || val == nil {
-				return fmt.Errorf("partition %d: a record must be [offset, \"value\"]", p)
+		start := dec.InputOffset()
+		switch tok, err := dec.Token(); {
+		case err != nil:
+			return errRecordsShape
+		case tok == nil: // null: no records
+		case tok == json.Delim('['):
+			for dec.More() {
+				if err := dec.Decode(&v.pair); err != nil {
+					return fmt.Errorf("partition %d: a record must be [offset, \"value\"]", p)
+				}
 			}
-			if *off < 0 {
-				return fmt.Errorf("partition %d: negative offset %d", p, *off)
+			if _, err := dec.Token(); err != nil {
+				return errRecordsShape
 			}
-			v.records = append(v.records, record{offset: *off, value: []byte(*val)})
+		default:
+			return fmt.Errorf("partition %d: %w", p, errRecordsShape)
 		}
-		g.end = len(v.records)
-		v.groups = append(v.groups, g)
+		v.winners[p] = bytes.TrimLeft(raw[start:dec.InputOffset()], " \t\r\n:")
 	}
-	slices.SortFunc(v.groups, func(a, b recordGroup) int { return int(a.partition) - int(b.partition) })
+	return nil
+}
+
+// decodeGroup reads the records of g, checking each, and hands them to sink
+// if it is not nil.
+func (v *pollValue) decodeGroup(g rawGroup, sink recordSink) error {
+	if sink != nil && !sink.group(g.partition) {
+		return errSinkStopped
+	}
+	dec := json.NewDecoder(bytes.NewReader(g.raw))
+	if tok, err := dec.Token(); err != nil || tok == nil {
+		return err
+	}
+	for dec.More() {
+		if err := dec.Decode(&v.pair); err != nil {
+			return err
+		}
+		var (
+			off int64
+			val string
+		)
+		if len(v.pair) != 2 || string(v.pair[0]) == "null" || string(v.pair[1]) == "null" ||
+			json.Unmarshal(v.pair[0], &off) != nil || json.Unmarshal(v.pair[1], &val) != nil {
+			return fmt.Errorf("partition %d: a record must be [offset, \"value\"]", g.partition)
+		}
+		if off < 0 {
+			return fmt.Errorf("partition %d: negative offset %d", g.partition, off)
+		}
+		if sink == nil {
+			v.records++
+		} else if !sink.record(off, []byte(val)) {
+			return errSinkStopped
+		}
+	}
 	return nil
 }
 
@@ -243,9 +459,14 @@ func scanSend(b []byte, v *sendValue) bool {
 	}
 }
 
-// scanPoll is parsePoll's fast path; see scanSend.
-func scanPoll(b []byte, v *pollValue) bool {
+// scanPoll is parsePoll's fast path; see scanSend. With a sink, it hands
+// the records to it as it reads them.
+func scanPoll(b []byte, v *pollValue, sink recordSink) bool {
 	s := jsonScanner{b: b}
+	return s.scanPollValue(v, sink)
+}
+
+func (s *jsonScanner) scanPollValue(v *pollValue, sink recordSink) bool {
 	if !s.consume('{') {
 		return false
 	}
@@ -287,7 +508,7 @@ func scanPoll(b []byte, v *pollValue) bool {
 				return false
 			}
 		case 2:
-			if !s.scanRecords(v) {
+			if !s.scanRecords(v, sink) {
 				return false
 			}
 		case 3:
@@ -321,8 +542,9 @@ func (s *jsonScanner) scanPartitions(v *pollValue) bool {
 	}
 }
 
-// scanRecords reads {"0":[[1020,"4-9"],[1021,"3-17"]],"2":[[7,"1-2"]]}.
-func (s *jsonScanner) scanRecords(v *pollValue) bool {
+// scanRecords reads {"0":[[1020,"4-9"],[1021,"3-17"]],"2":[[7,"1-2"]]},
+// counting the records in v and handing them to sink, if not nil.
+func (s *jsonScanner) scanRecords(v *pollValue, sink recordSink) bool {
 	if !s.consume('{') {
 		return false
 	}
@@ -335,15 +557,16 @@ func (s *jsonScanner) scanRecords(v *pollValue) bool {
 			return false
 		}
 		p, ok := parsePartition(key)
-		if !ok {
+		if !ok || !v.newKey(p) { // a repeated key: encoding/json keeps the last
 			return false
 		}
-		for _, g := range v.groups {
-			if g.partition == p { // a repeated key: encoding/json keeps the last
-				return false
-			}
+		if sink != nil && !sink.group(p) {
+			s.stopped = true
+			return false
 		}
-		g := recordGroup{partition: p, start: len(v.records)}
+		if sink == nil && !v.spilled {
+			v.groups0 = append(v.groups0, recordGroup{partition: p, start: len(v.recs), end: len(v.recs)})
+		}
 		if !s.consume(']') {
 			for {
 				if !s.consume('[') {
@@ -357,7 +580,21 @@ func (s *jsonScanner) scanRecords(v *pollValue) bool {
 				if !ok || !s.consume(']') {
 					return false
 				}
-				v.records = append(v.records, record{offset: off, value: val})
+				v.records++
+				switch {
+				case sink != nil:
+					if !sink.record(off, val) {
+						s.stopped = true
+						return false
+					}
+				case v.spilled:
+				case len(v.recs) == maxBuffered:
+					v.spilled = true
+					clear(v.recs)
+				default:
+					v.recs = append(v.recs, record{off, val})
+					v.groups0[len(v.groups0)-1].end = len(v.recs)
+				}
 				if !s.consume(',') {
 					if !s.consume(']') {
 						return false
@@ -366,8 +603,6 @@ func (s *jsonScanner) scanRecords(v *pollValue) bool {
 				}
 			}
 		}
-		g.end = len(v.records)
-		v.groups = append(v.groups, g)
 		if !s.consume(',') {
 			return s.consume('}')
 		}
@@ -377,8 +612,9 @@ func (s *jsonScanner) scanRecords(v *pollValue) bool {
 // jsonScanner reads the few JSON forms the fast paths accept. Each method
 // skips white space first and reports false on anything else.
 type jsonScanner struct {
-	b []byte
-	i int
+	b       []byte
+	i       int
+	stopped bool // a recordSink stopped it
 }
 
 func (s *jsonScanner) skipSpace() {

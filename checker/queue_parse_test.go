@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"testing"
@@ -30,19 +31,114 @@ func toSendResult(v sendValue) sendResult {
 	return sendResult{string(v.value), v.hasValue, v.offset, v.hasOffset}
 }
 
-func toPollResult(v *pollValue) pollResult {
+// collect is a recordSink that gathers what it is given as "offset:value".
+type collect struct {
+	recs map[int32][]string
+	cur  int32
+}
+
+func (c *collect) group(p int32) bool {
+	c.cur = p
+	if c.recs[p] == nil {
+		c.recs[p] = []string{}
+	}
+	return true
+}
+
+func (c *collect) record(off int64, v []byte) bool {
+	c.recs[c.cur] = append(c.recs[c.cur], fmt.Sprintf("%d:%s", off, v))
+	return true
+}
+
+// toPollResult returns what v, parsed from b, holds.
+func toPollResult(t *testing.T, b []byte, v *pollValue) pollResult {
+	t.Helper()
 	r := pollResult{Mode: v.mode, Partitions: slices.Clone(v.partitions), EndOffset: v.endOffset, Records: map[int32][]string{}}
 	if len(r.Partitions) == 0 {
 		r.Partitions = nil
 	}
-	for _, g := range v.groups {
-		recs := []string{}
-		for _, rec := range v.records[g.start:g.end] {
-			recs = append(recs, fmt.Sprintf("%d:%s", rec.offset, rec.value))
-		}
-		r.Records[g.partition] = recs
+	c := &collect{recs: r.Records}
+	if err := v.eachRecord(b, c); err != nil {
+		t.Fatalf("%s: eachRecord: %v", b, err)
+	}
+	n := 0
+	for _, recs := range r.Records {
+		n += len(recs)
+	}
+	if n != v.records {
+		t.Fatalf("%s: %d records handed out, %d counted", b, n, v.records)
 	}
 	return r
+}
+
+// referenceDecodePoll is how the checker once decoded a poll, all at once
+// with encoding/json; decodePoll must read every value the same way.
+func referenceDecodePoll(b []byte) (pollResult, error) {
+	r := pollResult{EndOffset: -1, Records: map[int32][]string{}}
+	var w struct {
+		Mode       *string                        `json:"mode"`
+		Partitions []*int64                       `json:"partitions"`
+		Records    map[string][][]json.RawMessage `json:"records"`
+		EndOffset  *int64                         `json:"end_offset"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return r, err
+	}
+	if w.Mode != nil {
+		m, ok := parseMode([]byte(*w.Mode))
+		if !ok {
+			return r, fmt.Errorf("unknown mode %q", *w.Mode)
+		}
+		r.Mode = m
+	}
+	for _, p := range w.Partitions {
+		if p == nil || *p < 0 || *p > math.MaxInt32 {
+			return r, fmt.Errorf("bad partition")
+		}
+		r.Partitions = append(r.Partitions, int32(*p))
+	}
+	if w.EndOffset != nil {
+		if *w.EndOffset < 0 {
+			return r, fmt.Errorf("negative end_offset")
+		}
+		r.EndOffset = *w.EndOffset
+	}
+	for key, pairs := range w.Records {
+		p, ok := parsePartition([]byte(key))
+		if !ok {
+			return r, fmt.Errorf("bad key")
+		}
+		recs := []string{}
+		for _, pair := range pairs {
+			var off *int64
+			var val *string
+			if len(pair) != 2 || json.Unmarshal(pair[0], &off) != nil || json.Unmarshal(pair[1], &val) != nil ||
+				off == nil || val == nil || *off < 0 {
+				return r, fmt.Errorf("bad record")
+			}
+			recs = append(recs, fmt.Sprintf("%d:%s", *off, *val))
+		}
+		r.Records[p] = recs
+	}
+	return r, nil
+}
+
+// compareDecodePoll checks that decodePoll reads b as referenceDecodePoll
+// does.
+func compareDecodePoll(t *testing.T, b []byte) {
+	t.Helper()
+	want, werr := referenceDecodePoll(b)
+	var v pollValue
+	err := decodePoll(b, &v)
+	if (err == nil) != (werr == nil) {
+		t.Fatalf("%s: decodePoll says %v, encoding/json at once %v", b, err, werr)
+	}
+	if err != nil {
+		return
+	}
+	if got := toPollResult(t, b, &v); !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s: decodePoll reads %+v, encoding/json at once %+v", b, got, want)
+	}
 }
 
 // compareSendPaths checks that when the scanner accepts b, encoding/json
@@ -65,15 +161,17 @@ func compareSendPaths(t *testing.T, b []byte) bool {
 // comparePollPaths is compareSendPaths for polls.
 func comparePollPaths(t *testing.T, b []byte) bool {
 	t.Helper()
+	compareDecodePoll(t, b)
 	var fast, slow pollValue
 	fast.reset()
-	if !scanPoll(b, &fast) {
+	if !scanPoll(b, &fast, nil) {
 		return false
 	}
+	fast.fast = true
 	if err := decodePoll(b, &slow); err != nil {
 		t.Fatalf("%s: the scanner accepts it, encoding/json says %v", b, err)
 	}
-	if f, s := toPollResult(&fast), toPollResult(&slow); !reflect.DeepEqual(f, s) {
+	if f, s := toPollResult(t, b, &fast), toPollResult(t, b, &slow); !reflect.DeepEqual(f, s) {
 		t.Fatalf("%s: the scanner reads %+v, encoding/json %+v", b, f, s)
 	}
 	return true
@@ -141,6 +239,16 @@ func TestQueueParsePaths(t *testing.T) {
 		{`{"mode":"tail"}`, false, false},
 		{`{"mode":"final","end_offset":-1}`, false, false},
 		{`{"mode":"assign","records":[]}`, false, false},
+		{`{"mode":"assign","records":{"0":[[1]],"0":[]}}`, false, true},
+		{`{"mode":"assign","records":{"0":5,"0":[]}}`, false, false},
+		{`{"mode":"assign","records":{"0":[[1,"a"]]},"Records":{"1":[[2,"b"]]}}`, false, true},
+		{`{"mode":"assign","records":{"0":[[1,"a"]]},"records":null}`, false, true},
+		{`{"mode":"assign","records":{"0":[null]}}`, false, false},
+		{`{"mode":"assign","records":{"0":[5]}}`, false, false},
+		{`{"mode":"assign","records":{"\u0030":[[1,"\u0061"]], "1" : [ [ 2 , "b" ] ] }}`, false, true},
+		{`{"mode":"assign","records":{"0":[[-0,"a"]]}}`, false, true},
+		{`{"mode":"assign","records":{"0":[[1,"a"]],"1":[[1,"a"]],"2":[[1,"a"]],"3":[],"4":[],"5":[],"6":[],"7":[],"8":[],"9":[],"10":[],"11":[],"12":[],"13":[],"14":[],"15":[],"16":[],"17":[],"18":[],"19":[],"20":[],"21":[],"22":[],"23":[],"24":[],"25":[],"26":[],"27":[],"28":[],"29":[],"30":[],"31":[],"32":[],"33":[],"0":[]}}`, false, true},
+		{`{"mode":"final","records":{"0":[[1,"a"]]},"end_offset":2,"note":{"x":[1,2]}}`, false, true},
 	} {
 		if got := comparePollPaths(t, []byte(tc.value)); got != tc.fast {
 			t.Errorf("poll %s: scanner took it: %v, want %v", tc.value, got, tc.fast)
@@ -166,11 +274,11 @@ func TestQueueValuesIntern(t *testing.T) {
 			t.Fatalf("name(%d) = %q, want %q", id, got, n)
 		}
 	}
-	if len(vs.info) != 8 {
-		t.Errorf("%d values, want 8", len(vs.info))
+	if vs.info.len() != 8 {
+		t.Errorf("%d values, want 8", vs.info.len())
 	}
-	if vs.cells > 8*len(vs.info)+1<<16 {
-		t.Errorf("the table grew to %d cells for %d values", vs.cells, len(vs.info))
+	if vs.cells > 8*vs.info.len()+1<<16 {
+		t.Errorf("the table grew to %d cells for %d values", vs.cells, vs.info.len())
 	}
 	// A value the table could not hold at first is still found once the
 	// table has grown past it.

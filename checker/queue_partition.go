@@ -13,8 +13,7 @@ type queuePartition struct {
 	// Offsets are held densely from 0 while that keeps memory within a few
 	// words per known offset; offsets past that (a log that does not start
 	// near 0, or a bogus offset) go to sparse.
-	at     []int32 // offset → value id+1; 0 where no value is known
-	atOp   []int32 // offset → the op that first showed the value there
+	at     paged[queueSlot] // offset → value id+1 and the op that first showed it; 0 where no value is known
 	sparse map[int64]queueSlot
 	known  int // offsets with a value
 
@@ -30,14 +29,15 @@ type queuePartition struct {
 	sparseKeys []int64 // sparse's offsets, sorted; built for skip checks
 }
 
-// queueSlot is the value at one offset and the op that first showed it.
+// queueSlot is the value at one offset and the op that first showed it. In
+// at, value is the value id+1, so that 0 means none.
 type queueSlot struct{ value, op int32 }
 
 // lookup returns the value known at off, if any, and the op that showed it.
 func (p *queuePartition) lookup(off int64) (value, op int32, ok bool) {
-	if off < int64(len(p.at)) {
-		if v := p.at[off]; v != 0 {
-			return v - 1, p.atOp[off], true
+	if off < int64(p.at.len()) {
+		if s := p.at.at(int(off)); s.value != 0 {
+			return s.value - 1, s.op, true
 		}
 		return 0, 0, false
 	}
@@ -50,7 +50,7 @@ func (p *queuePartition) lookup(off int64) (value, op int32, ok bool) {
 // set records value at off, which has none yet.
 func (p *queuePartition) set(off int64, value, op int32) {
 	p.known++
-	if off >= int64(len(p.at)) {
+	if off >= int64(p.at.len()) {
 		limit := 16*int64(p.known) + 4096
 		if off >= limit {
 			if p.sparse == nil {
@@ -59,18 +59,20 @@ func (p *queuePartition) set(off int64, value, op int32) {
 			p.sparse[off] = queueSlot{value, op}
 			return
 		}
-		p.grow(min(max(off+1, 2*int64(len(p.at))), limit))
+		// Grow by an eighth (at is paged: nothing is copied), so that
+		// what sparse holds is looked over a few dozen times at most.
+		n := int64(p.at.len())
+		p.grow(min(max(off+1, n+n/8, n+pageSize), limit))
 	}
-	p.at[off], p.atOp[off] = value+1, op
+	*p.at.at(int(off)) = queueSlot{value + 1, op}
 }
 
 // grow extends the dense range to n offsets, moving what sparse holds below n.
 func (p *queuePartition) grow(n int64) {
-	p.at = append(p.at, make([]int32, int(n)-len(p.at))...)
-	p.atOp = append(p.atOp, make([]int32, int(n)-len(p.atOp))...)
+	p.at.extend(int(n))
 	for off, s := range p.sparse {
 		if off < n {
-			p.at[off], p.atOp[off] = s.value+1, s.op
+			*p.at.at(int(off)) = queueSlot{s.value + 1, s.op}
 			delete(p.sparse, off)
 		}
 	}
@@ -80,20 +82,21 @@ func (p *queuePartition) grow(n int64) {
 // known value, and returns the lowest of them.
 func (p *queuePartition) knownBetween(lo, hi int64) (n int, first int64) {
 	if p.prefix == nil {
-		p.prefix = make([]int32, len(p.at)+1)
-		for i, v := range p.at {
+		p.prefix = make([]int32, p.at.len()+1)
+		p.at.each(func(i int, s *queueSlot) bool {
 			p.prefix[i+1] = p.prefix[i]
-			if v != 0 {
+			if s.value != 0 {
 				p.prefix[i+1]++
 			}
-		}
+			return true
+		})
 		for off := range p.sparse {
 			p.sparseKeys = append(p.sparseKeys, off)
 		}
 		slices.Sort(p.sparseKeys)
 	}
 	first = -1
-	if a, b := lo+1, min(hi, int64(len(p.at))); a < b {
+	if a, b := lo+1, min(hi, int64(p.at.len())); a < b {
 		if n = int(p.prefix[b] - p.prefix[a]); n > 0 {
 			first = a + int64(sort.Search(int(b-a), func(i int) bool { return p.prefix[a+int64(i)+1] > p.prefix[a] }))
 		}

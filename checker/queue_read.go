@@ -25,7 +25,7 @@ type queueCheck struct {
 	ops      []history.Op
 
 	vals  queueValues
-	sends []queueSend
+	sends paged[queueSend]
 	parts queueParts
 	procs queueProcs
 
@@ -39,10 +39,11 @@ type queueCheck struct {
 
 	found  queueFindings
 	skips  []skipCandidate
-	unseen []unseenChange // in history order
+	unseen paged[unseenChange] // in history order
 
 	sv sendValue // parse buffers, reused from op to op
 	pv pollValue
+	pr pollRead
 }
 
 // queueSend is one send call.
@@ -101,6 +102,9 @@ type skipCandidate struct {
 	from, to   int64
 	fromOp, op int32
 }
+
+// send returns send i.
+func (c *queueCheck) send(i int32) *queueSend { return c.sends.at(int(i)) }
 
 // errQueueStopped says the check ran out of time or was cancelled.
 var errQueueStopped = errors.New("stopped")
@@ -236,14 +240,14 @@ func (c *queueCheck) invoke(pos int32, p *queueProc) error {
 			return malformed(op, `send invocation has no "value"; it must record the value sent, e.g. {"value":"3-17"}`)
 		}
 		id := c.vals.intern(c.sv.value)
-		v := &c.vals.info[id]
+		v := c.vals.value(id)
 		if v.send >= 0 {
 			return malformed(op, "value %q was already sent by op index %d; every value the workload sends must be unique",
-				c.sv.value, c.ops[c.sends[v.send].invoke].Index)
+				c.sv.value, c.ops[c.send(v.send).invoke].Index)
 		}
-		v.send = int32(len(c.sends))
+		v.send = int32(c.sends.len())
 		p.send = v.send
-		c.sends = appendDoubling(c.sends, queueSend{value: id, partition: part, invoke: pos, done: -1})
+		c.sends.push(queueSend{value: id, partition: part, invoke: pos, done: -1})
 		c.parts.get(part)
 	case "poll":
 		if len(op.Value) == 0 {
@@ -318,7 +322,7 @@ func (c *queueCheck) complete(pos int32, p *queueProc) error {
 // completeSend records how p's pending send ended.
 func (c *queueCheck) completeSend(pos int32, p *queueProc) error {
 	op := &c.ops[pos]
-	s := &c.sends[p.send]
+	s := c.send(p.send)
 	s.done = pos
 	switch op.Type {
 	case history.Fail:
@@ -342,9 +346,9 @@ func (c *queueCheck) completeSend(pos int32, p *queueProc) error {
 	}
 	s.outcome, s.offset = sendOK, c.sv.offset
 	c.okSends++
-	if v := &c.vals.info[s.value]; v.readOp < 0 {
-		v.flags |= valueUnseen
-		c.unseen = appendDoubling(c.unseen, unseenChange{time: op.Time, delta: 1})
+	if v := c.vals.value(s.value); v.readOp < 0 {
+		*c.vals.flag(s.value) |= valueUnseen
+		c.unseen.push(unseenChange{time: op.Time, delta: 1})
 	}
 	part := c.parts.get(s.partition)
 	c.place(part, s.offset, s.value, pos)
@@ -377,8 +381,9 @@ func (c *queueCheck) completePoll(pos int32, p *queueProc) error {
 	if c.pv.mode != modeUnset && c.pv.mode != p.mode {
 		return malformed(op, "poll completes in mode %s but was invoked in mode %s (index %d)", c.pv.mode, p.mode, c.ops[p.pending].Index)
 	}
-	for _, g := range c.pv.groups {
-		c.readRecords(pos, p, c.parts.get(g.partition), c.pv.records[g.start:g.end])
+	c.pr = pollRead{c: c, pos: pos, p: p}
+	if err := c.pv.eachRecord(op.Value, &c.pr); err != nil {
+		return malformed(op, "poll value %s is not a kafka-queue poll value: %v", clip(op.Value), err)
 	}
 	if end := c.pv.endOffset; p.mode == modeFinal && op.Type == history.OK && end >= 0 {
 		part := c.parts.get(p.partitions[0])
@@ -389,46 +394,60 @@ func (c *queueCheck) completePoll(pos int32, p *queueProc) error {
 	return nil
 }
 
-// readRecords records the records a poll, completed at pos by p, read from
-// part, and checks p's order if it reads in order.
-func (c *queueCheck) readRecords(pos int32, p *queueProc, part *queuePartition, recs []record) {
-	var rd *queueReader
-	if p.mode.ordered() {
-		rd = p.reader(part.id)
+// pollRead takes the records a poll, completed at pos by p, read (see
+// recordSink): it records each, and checks p's order if it reads in order.
+type pollRead struct {
+	c    *queueCheck
+	pos  int32
+	p    *queueProc
+	part *queuePartition // the partition being read
+	rd   *queueReader    // p's place in it, if p reads in order
+}
+
+// group starts the records read from partition id.
+func (r *pollRead) group(id int32) bool {
+	r.part, r.rd = r.c.parts.get(id), nil
+	if r.p.mode.ordered() {
+		r.rd = r.p.reader(id)
 	}
-	c.recordsRead += len(recs)
-	for _, r := range recs {
-		id := c.vals.intern(r.value)
-		c.place(part, r.offset, id, pos)
-		v := &c.vals.info[id]
-		if v.readOp < 0 {
-			v.readOp = pos
-			c.readValues++
-			if v.flags&valueUnseen != 0 {
-				v.flags &^= valueUnseen
-				c.unseen = appendDoubling(c.unseen, unseenChange{time: c.ops[pos].Time, delta: -1})
-			}
+	return true
+}
+
+// record records one record read from r.part.
+func (r *pollRead) record(off int64, value []byte) bool {
+	c, part, pos, rd := r.c, r.part, r.pos, r.rd
+	c.recordsRead++
+	id := c.vals.intern(value)
+	c.place(part, off, id, pos)
+	v, flags := c.vals.value(id), c.vals.flag(id)
+	if v.readOp < 0 {
+		v.readOp = pos
+		c.readValues++
+		if *flags&valueUnseen != 0 {
+			*flags &^= valueUnseen
+			c.unseen.push(unseenChange{time: c.ops[pos].Time, delta: -1})
 		}
-		if v.send >= 0 && v.flags&valueUnexpected == 0 && c.sends[v.send].partition != part.id {
-			c.wrongPartition(id, part, r.offset, pos)
-		}
-		if r.offset > part.maxRead {
-			part.maxRead, part.maxReadOp = r.offset, pos
-		}
-		if rd == nil {
-			continue
-		}
-		if rd.lastOp >= 0 {
-			switch {
-			case r.offset <= rd.last:
-				c.nonmonotonicPoll(p, part, rd, r.offset, pos)
-			case r.offset > rd.last+1:
-				c.skips = append(c.skips, skipCandidate{proc: p.id, mode: p.mode, partition: part.id,
-					from: rd.last, to: r.offset, fromOp: rd.lastOp, op: pos})
-			}
-		}
-		rd.last, rd.lastOp, rd.max = r.offset, pos, max(rd.max, r.offset)
 	}
+	if v.send >= 0 && *flags&valueUnexpected == 0 && c.send(v.send).partition != part.id {
+		c.wrongPartition(id, part, off, pos)
+	}
+	if off > part.maxRead {
+		part.maxRead, part.maxReadOp = off, pos
+	}
+	if rd == nil {
+		return true
+	}
+	if rd.lastOp >= 0 {
+		switch {
+		case off <= rd.last:
+			c.nonmonotonicPoll(r.p, part, rd, off, pos)
+		case off > rd.last+1:
+			c.skips = append(c.skips, skipCandidate{proc: r.p.id, mode: r.p.mode, partition: part.id,
+				from: rd.last, to: off, fromOp: rd.lastOp, op: pos})
+		}
+	}
+	rd.last, rd.lastOp, rd.max = off, pos, max(rd.max, off)
+	return true
 }
 
 // reader returns p's place in partition part, which it reads in order.
@@ -453,12 +472,12 @@ func (c *queueCheck) place(part *queuePartition, off int64, id, pos int32) {
 	} else if prev != id {
 		c.inconsistent(part, off, prev, prevOp, id, pos)
 	}
-	v := &c.vals.info[id]
+	v := c.vals.value(id)
 	switch {
 	case v.firstPart < 0:
 		v.firstPart, v.firstOff, v.firstOp = part.id, off, pos
-	case (v.firstPart != part.id || v.firstOff != off) && v.flags&valueDuplicate == 0:
-		v.flags |= valueDuplicate
+	case (v.firstPart != part.id || v.firstOff != off) && *c.vals.flag(id)&valueDuplicate == 0:
+		*c.vals.flag(id) |= valueDuplicate
 		c.duplicate(id, part.id, off, pos)
 	}
 }

@@ -47,7 +47,8 @@ func (c *queueCheck) unseenSeries() []UnseenPoint {
 	// rarely go back in a history, so walk forward, and search when they do.
 	delta := make([]int, n)
 	i := 0
-	for _, ch := range c.unseen {
+	for k := range c.unseen.len() {
+		ch := c.unseen.at(k)
 		if i > 0 && points[i-1].Time >= ch.time {
 			i, _ = slices.BinarySearchFunc(points, ch.time, func(p UnseenPoint, t int64) int { return cmp.Compare(p.Time, t) })
 		}

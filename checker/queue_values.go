@@ -2,7 +2,6 @@ package checker
 
 import (
 	"math"
-	"slices"
 )
 
 // queueValues interns record values: each distinct value gets a small id,
@@ -13,9 +12,10 @@ type queueValues struct {
 	bySeq  [][]int32        // [process][sequence] → id+1; 0 when not interned
 	cells  int              // how much of bySeq is allocated, bounded by budget
 	byName map[string]int32 // values bySeq does not hold
-	arena  []byte           // the values' bytes, one after another
-	ends   []int            // value id's bytes end at arena[ends[id]]
-	info   []queueValue
+	arena  paged[byte]      // the values' bytes, one after another
+	ends   paged[int]       // value id's bytes end at arena[ends[id]]
+	info   paged[queueValue]
+	flags  paged[uint8] // value id's flags
 }
 
 // queueValue is what the checker knows about one value.
@@ -25,10 +25,10 @@ type queueValue struct {
 	firstOff  int64 // and the offset
 	firstOp   int32 // the op (position in the history) that saw it there
 	readOp    int32 // the first op that read it; -1 if none did
-	flags     uint8
 }
 
-// Flags on a queueValue: each anomaly of a value is counted once.
+// Flags on a value (queueValues.flags): each anomaly of a value is counted
+// once.
 const (
 	valueDuplicate  uint8 = 1 << iota // reported as a duplicate
 	valueUnexpected                   // reported as unexpected
@@ -46,13 +46,11 @@ func (vs *queueValues) intern(b []byte) int32 {
 	if id, found := vs.byName[string(b)]; found {
 		return id
 	}
-	id := int32(len(vs.info))
-	if cap(vs.arena)-len(vs.arena) < len(b) {
-		vs.arena = slices.Grow(vs.arena, max(len(vs.arena), len(b), 1024))
-	}
-	vs.arena = append(vs.arena, b...)
-	vs.ends = appendDoubling(vs.ends, len(vs.arena))
-	vs.info = appendDoubling(vs.info, queueValue{send: -1, firstPart: -1, firstOp: -1, readOp: -1})
+	id := int32(vs.info.len())
+	vs.arena.pushAll(b)
+	vs.ends.push(vs.arena.len())
+	vs.info.push(queueValue{send: -1, firstPart: -1, firstOp: -1, readOp: -1})
+	vs.flags.push(0)
 	if !ok || !vs.place(proc, seq, id) {
 		if vs.byName == nil {
 			vs.byName = map[string]int32{}
@@ -66,7 +64,7 @@ func (vs *queueValues) intern(b []byte) int32 {
 // its size within a few cells per value (so that a value like "1-9999999999"
 // cannot make it huge). It reports whether it did.
 func (vs *queueValues) place(proc, seq int, id int32) bool {
-	budget := 8*len(vs.info) + 1<<16
+	budget := 8*vs.info.len() + 1<<16
 	if proc >= len(vs.bySeq) {
 		n := max(proc+1, 2*len(vs.bySeq))
 		if vs.cells+3*(n-len(vs.bySeq)) > budget {
@@ -92,14 +90,21 @@ func (vs *queueValues) place(proc, seq int, id int32) bool {
 // name returns value id as a string.
 func (vs *queueValues) name(id int32) string { return string(vs.bytes(id)) }
 
-// bytes returns value id's bytes.
+// bytes returns value id's bytes: a slice of the arena, or a copy for one
+// that straddles two of its pages.
 func (vs *queueValues) bytes(id int32) []byte {
 	start := 0
 	if id > 0 {
-		start = vs.ends[id-1]
+		start = *vs.ends.at(int(id) - 1)
 	}
-	return vs.arena[start:vs.ends[id]]
+	return vs.arena.slice(start, *vs.ends.at(int(id)))
 }
+
+// value returns what the checker knows about value id.
+func (vs *queueValues) value(id int32) *queueValue { return vs.info.at(int(id)) }
+
+// flag returns value id's flags.
+func (vs *queueValues) flag(id int32) *uint8 { return vs.flags.at(int(id)) }
 
 // workloadValue parses a value the workload writes, "<process>-<sequence>",
 // both in decimal without leading zeros.
@@ -132,14 +137,4 @@ func decimal(b []byte) (int, bool) {
 		n = n*10 + int(c-'0')
 	}
 	return n, n <= math.MaxInt32
-}
-
-// appendDoubling appends v to s, doubling s's capacity when it is full.
-// (append grows big slices by a quarter at a time, which allocates several
-// times their final size along the way.)
-func appendDoubling[T any](s []T, v T) []T {
-	if len(s) == cap(s) {
-		s = slices.Grow(s, max(len(s), 64))
-	}
-	return append(s, v)
 }
