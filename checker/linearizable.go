@@ -94,8 +94,32 @@ func (rc registerCheck) check(ctx context.Context, ops []history.Op, opts Option
 	res = Result{Checker: rc.name, Valid: Unknown}
 	d = &LinearizableDetails{ByF: map[string]Counts{}}
 	defer func() { res.DurationMS = time.Since(start).Milliseconds() }()
-	calls, err := history.Pair(ops)
+	// Every step before porcupine's search (pairing, decoding, building)
+	// looks at stopCtx every few thousand ops; the search has its own
+	// timeout, what is left until the same deadline.
+	stopCtx := ctx
+	var deadline time.Time
+	if opts.Timeout > 0 {
+		deadline = start.Add(opts.Timeout)
+		var cancel context.CancelFunc
+		stopCtx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	stopped := func() bool { return stopCtx.Err() != nil }
+	giveUp := func() Result {
+		res.Counts, d.ByF = Counts{}, map[string]Counts{}
+		if ctx.Err() != nil {
+			res.Notes = append(res.Notes, fmt.Sprintf("the check was cancelled (%v) before it finished: no verdict", context.Cause(ctx)))
+		} else {
+			res.Notes = append(res.Notes, fmt.Sprintf("the check timed out after %v before it finished: no verdict; give it a longer timeout", opts.Timeout))
+		}
+		return res
+	}
+	calls, err := history.PairContext(stopCtx, ops)
 	if err != nil {
+		if stopped() {
+			return giveUp()
+		}
 		res.Error = fmt.Sprintf("malformed history: %v", err)
 		return res, d, out
 	}
@@ -113,6 +137,9 @@ func (rc registerCheck) check(ctx context.Context, ops []history.Op, opts Option
 	byKey := map[string][]*registerOp{}
 	modelOK := 0 // ok ops in the model
 	for i := range calls {
+		if i&(1<<12-1) == 0 && stopped() {
+			return giveUp()
+		}
 		c := &calls[i]
 		if !c.Invoke.Process.IsClient() {
 			continue
@@ -157,12 +184,16 @@ func (rc registerCheck) check(ctx context.Context, ops []history.Op, opts Option
 		if !rc.noPrune && !prune {
 			res.Notes = append(res.Notes, fmt.Sprintf("key %s: written values are not unique, so unknown ops were checked without pruning (slower); the workload should write unique values", key))
 		}
-		checks = append(checks, &keyCheck{key: key, ops: buildOperations(kops, end, prune, &stats)})
+		built := buildOperations(kops, end, prune, &stats, stopped)
+		if stopped() {
+			return giveUp()
+		}
+		checks = append(checks, &keyCheck{key: key, ops: built})
 	}
 	d.Keys = len(checks)
 	d.InfoOps = stats
 
-	cancelled := runKeyChecks(ctx, checks, opts.Timeout)
+	cancelled := runKeyChecks(ctx, checks, deadline)
 
 	var invalid, unknown []string
 	var verdicts []Validity
@@ -235,16 +266,13 @@ func (d *LinearizableDetails) Summary() (string, []string) {
 }
 
 // runKeyChecks runs porcupine on every key, on as many keys at once as there
-// are CPUs, all within timeout (if non-zero) and ctx. It reports whether ctx
-// was done before the checks finished, in which case no verdict stands.
-func runKeyChecks(ctx context.Context, checks []*keyCheck, timeout time.Duration) (cancelled bool) {
+// are CPUs, all before deadline (if not zero) and within ctx. It reports
+// whether ctx was done before the checks finished, in which case no verdict
+// stands.
+func runKeyChecks(ctx context.Context, checks []*keyCheck, deadline time.Time) (cancelled bool) {
 	var stop atomic.Bool
 	defer context.AfterFunc(ctx, func() { stop.Store(true) })()
 	model := registerModel(&stop)
-	var deadline time.Time
-	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
-	}
 
 	// Biggest keys first, so that one big key does not start last.
 	order := make([]*keyCheck, len(checks))

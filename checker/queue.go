@@ -81,12 +81,10 @@ func (q Queue) Check(ctx context.Context, ops []history.Op, opts Options) (res R
 	if opts.Timeout > 0 {
 		c.deadline = start.Add(opts.Timeout)
 	}
+	c.pv.stop = c.stopped
 	err := c.read()
 	if err == nil {
-		c.findAfterRead()
-		if c.stopped() {
-			err = errQueueStopped
-		}
+		err = c.findAfterRead()
 	}
 	switch {
 	case errors.Is(err, errQueueStopped):

@@ -294,8 +294,11 @@ func (c *queueCheck) nonmonotonicPoll(p *queueProc, part *queuePartition, rd *qu
 
 // findAfterRead finds the anomalies that need the whole history: lost
 // writes, unexpected values, skips; and counts unseen and recovered sends.
-func (c *queueCheck) findAfterRead() {
+func (c *queueCheck) findAfterRead() error {
 	for i := range c.sends.len() {
+		if c.tick() {
+			return errQueueStopped
+		}
 		s := c.send(int32(i))
 		v := c.vals.value(s.value)
 		read := v.readOp >= 0
@@ -318,6 +321,9 @@ func (c *queueCheck) findAfterRead() {
 		}
 	}
 	for i := range c.vals.info.len() {
+		if c.tick() {
+			return errQueueStopped
+		}
 		id := int32(i)
 		v := c.vals.value(id)
 		if v.readOp < 0 || *c.vals.flag(id)&valueUnexpected != 0 {
@@ -340,6 +346,9 @@ func (c *queueCheck) findAfterRead() {
 		}
 	}
 	for _, s := range c.skips {
+		if c.tick() {
+			return errQueueStopped
+		}
 		part := c.parts.get(s.partition)
 		n, first := part.knownBetween(s.from, s.to)
 		if n == 0 || !c.found.note(kindPollSkip) {
@@ -351,6 +360,10 @@ func (c *queueCheck) findAfterRead() {
 		c.example(kindPollSkip, s.partition, s.op, msg, []int64{s.from, s.to, first}, append([]int32{s.fromOp, s.op}, c.shownBy(value, op)...)...)
 	}
 	c.conflictExamples()
+	if c.stopped() {
+		return errQueueStopped
+	}
+	return nil
 }
 
 // lostWrite notes that ok send i's value was never read, although some poll

@@ -33,6 +33,7 @@ type queueCheck struct {
 	perF        [2][4]int // [send, poll][ok, fail, info, incomplete]
 	recordsRead int
 	readValues  int
+	work        int // steps counted by tick
 	okSends     int
 	minTime     int64
 	maxTime     int64
@@ -175,6 +176,24 @@ func (c *queueCheck) stopped() bool {
 	return c.ctx.Err() != nil || (!c.deadline.IsZero() && time.Now().After(c.deadline))
 }
 
+// tick counts a step of work (a record, a value) and reports, every
+// stopEvery steps, whether the check must stop: every loop over records or
+// values ticks, so that the check stops within a fraction of a second of
+// its deadline or cancellation, whatever the history's shape.
+func (c *queueCheck) tick() bool {
+	c.work++
+	return c.work&(stopEvery-1) == 0 && c.stopped()
+}
+
+// parseError makes an error parsing op's value into the check's error:
+// errQueueStopped if the check must stop, else a malformed history.
+func parseError(op *history.Op, err error, what string) error {
+	if errors.Is(err, errParseStopped) {
+		return errQueueStopped
+	}
+	return malformed(op, "%s value %s is not a kafka-queue %s value: %v", what, clip(op.Value), what, err)
+}
+
 // validateFields checks op as history.Op.Validate does, except its value's
 // JSON, which decoding it checks.
 func validateFields(op *history.Op) error {
@@ -254,7 +273,7 @@ func (c *queueCheck) invoke(pos int32, p *queueProc) error {
 			return malformed(op, `poll invocation has no value; it must record how it reads, e.g. {"mode":"assign","partitions":[0,1]}`)
 		}
 		if err := parsePoll(op.Value, &c.pv); err != nil {
-			return malformed(op, "poll value %s is not a kafka-queue poll value: %v", clip(op.Value), err)
+			return parseError(op, err, "poll")
 		}
 		switch {
 		case c.pv.mode == modeUnset:
@@ -376,14 +395,14 @@ func (c *queueCheck) completePoll(pos int32, p *queueProc) error {
 		return malformed(op, `ok poll has no value; it must record what it read, e.g. {"mode":"assign","records":{}}`)
 	}
 	if err := parsePoll(op.Value, &c.pv); err != nil {
-		return malformed(op, "poll value %s is not a kafka-queue poll value: %v", clip(op.Value), err)
+		return parseError(op, err, "poll")
 	}
 	if c.pv.mode != modeUnset && c.pv.mode != p.mode {
 		return malformed(op, "poll completes in mode %s but was invoked in mode %s (index %d)", c.pv.mode, p.mode, c.ops[p.pending].Index)
 	}
 	c.pr = pollRead{c: c, pos: pos, p: p}
 	if err := c.pv.eachRecord(op.Value, &c.pr); err != nil {
-		return malformed(op, "poll value %s is not a kafka-queue poll value: %v", clip(op.Value), err)
+		return parseError(op, err, "poll")
 	}
 	if end := c.pv.endOffset; p.mode == modeFinal && op.Type == history.OK && end >= 0 {
 		part := c.parts.get(p.partitions[0])
@@ -416,6 +435,9 @@ func (r *pollRead) group(id int32) bool {
 // record records one record read from r.part.
 func (r *pollRead) record(off int64, value []byte) bool {
 	c, part, pos, rd := r.c, r.part, r.pos, r.rd
+	if c.tick() {
+		return false
+	}
 	c.recordsRead++
 	id := c.vals.intern(value)
 	c.place(part, off, id, pos)

@@ -2,6 +2,7 @@ package checker
 
 import (
 	"encoding/json"
+	"errors"
 	"slices"
 	"strconv"
 
@@ -51,8 +52,11 @@ func trimPollFor(op history.Op, reqs []trimRequest, stop func() bool) ([]history
 	if !needsTrim(&op) {
 		return out, true
 	}
-	var v pollValue
-	if err := parsePoll(op.Value, &v); err != nil || v.records <= trimThreshold {
+	v := pollValue{stop: stop}
+	switch err := parsePoll(op.Value, &v); {
+	case errors.Is(err, errParseStopped):
+		return out, false
+	case err != nil || v.records <= trimThreshold:
 		return out, true
 	}
 	sink := &trimSink{stop: stop}

@@ -67,7 +67,10 @@ func uniqueValues(ops []*registerOp) bool {
 // later than every event in the history: the return time of ops that may have
 // taken effect at any time. If prune is false, unknown ops simply stay open
 // until end, as in the textbook treatment.
-func buildOperations(ops []*registerOp, end int64, prune bool, stats *PruneStats) []porcupine.Operation {
+//
+// stop, if not nil, is asked every few thousand ops whether to give up;
+// then buildOperations returns nil.
+func buildOperations(ops []*registerOp, end int64, prune bool, stats *PruneStats, stop func() bool) []porcupine.Operation {
 	facts := &keyFacts{known: map[int64]struct{}{}, reads: map[int64]int32{}}
 	firstSeen := map[int64]int64{} // value → earliest return of an OK read of it
 	for _, op := range ops {
@@ -86,7 +89,10 @@ func buildOperations(ops []*registerOp, end int64, prune bool, stats *PruneStats
 
 	procs := map[int]int{} // process → zero-based client id, for the visualization
 	out := make([]porcupine.Operation, 0, len(ops))
-	for _, op := range ops {
+	for i, op := range ops {
+		if i&(1<<12-1) == 0 && stop != nil && stop() {
+			return nil
+		}
 		call, ret := op.call.Invoke.Time, end
 		if op.outcome != outcomeUnknown {
 			ret = op.call.Completion.Time

@@ -1,6 +1,9 @@
 package history
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+)
 
 // A Call is an invocation together with its completion.
 type Call struct {
@@ -34,13 +37,20 @@ func (c Call) Incomplete() bool { return c.Completion == nil }
 // completion earlier than its invocation, and an invocation by a client
 // process that an Info completion has retired are errors naming the op's
 // index.
-func Pair(ops []Op) ([]Call, error) {
+func Pair(ops []Op) ([]Call, error) { return PairContext(context.Background(), ops) }
+
+// PairContext is Pair, giving up once ctx is done: it looks at ctx every
+// few thousand ops and then returns an error wrapping context.Cause(ctx).
+func PairContext(ctx context.Context, ops []Op) ([]Call, error) {
 	var (
 		calls   []Call
 		pending = make(map[Process]int)   // process → index into calls
 		retired = make(map[Process]int64) // process → index of its info completion
 	)
 	for i := range ops {
+		if i&(1<<12-1) == 0 && ctx.Err() != nil {
+			return nil, fmt.Errorf("pair the history's ops: stopped at op %d of %d: %w", i, len(ops), context.Cause(ctx))
+		}
 		op := &ops[i]
 		if err := op.Validate(); err != nil {
 			return nil, fmt.Errorf("op index %d: %w", op.Index, err)

@@ -1,6 +1,8 @@
 package history
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -76,5 +78,21 @@ func TestPairErrors(t *testing.T) {
 				t.Fatalf("Pair: %v\nwant an error containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestPairContextStops(t *testing.T) {
+	ops := make([]Op, 0, 20_000)
+	for i := range 10_000 {
+		ops = append(ops, Op{Index: int64(2 * i), Time: int64(i), Process: 0, Type: Invoke, F: "read"},
+			Op{Index: int64(2*i + 1), Time: int64(i), Process: 0, Type: OK, F: "read"})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if calls, err := PairContext(ctx, ops); !errors.Is(err, context.Canceled) || calls != nil {
+		t.Fatalf("cancelled: %d calls, %v", len(calls), err)
+	}
+	if calls, err := PairContext(context.Background(), ops); err != nil || len(calls) != 10_000 {
+		t.Fatalf("%d calls, %v", len(calls), err)
 	}
 }
