@@ -22,6 +22,8 @@ import (
 type queueCheck struct {
 	ctx      context.Context
 	deadline time.Time // zero for none
+	mem      *memoryGuard
+	memErr   error // the check ran out of memory
 	ops      []history.Op
 
 	vals  queueValues
@@ -170,10 +172,21 @@ func (c *queueCheck) read() error {
 	return nil
 }
 
-// stopped reports whether the check must stop: ctx is done or the timeout
-// has passed.
+// stopped reports whether the check must stop: ctx is done, the timeout has
+// passed, or memory is running out (then c.memErr says so).
 func (c *queueCheck) stopped() bool {
-	return c.ctx.Err() != nil || (!c.deadline.IsZero() && time.Now().After(c.deadline))
+	if c.memErr != nil || c.ctx.Err() != nil || (!c.deadline.IsZero() && time.Now().After(c.deadline)) {
+		return true
+	}
+	if c.mem != nil {
+		c.memErr = c.mem.check(c.progress)
+	}
+	return c.memErr != nil
+}
+
+// progress says how far the check got, for an out-of-memory error.
+func (c *queueCheck) progress() string {
+	return fmt.Sprintf("reading %d records of %d values", c.recordsRead, c.vals.info.len())
 }
 
 // tick counts a step of work (a record, a value) and reports, every
