@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"strings"
 	"time"
@@ -40,6 +41,14 @@ import (
 //   - poll-skip: such a process moving from offset o1 to o2 > o1+1 on a
 //     partition while some offset between them is known to exist (read by
 //     anyone or acknowledged); counted per pair.
+//   - truncated: a partition whose complete final read ended at offset E
+//     (its end_offset) although offsets at or above E had been
+//     acknowledged to a producer (ok send) or returned to a consumer before
+//     that read ended: the log lost committed records after the fact (an
+//     unclean leader election, say). Counted once per offset lost; each
+//     example is one partition, naming the first few offsets, their values
+//     and the ops that showed them, and the final read. An acknowledged
+//     value no poll read is a lost-write as well.
 //
 // Subscribe-mode polls are not checked for order or skips: after a rebalance
 // a group member may re-read or jump. An assign or final poll listing other
@@ -170,6 +179,9 @@ type QueueDetails struct {
 	// PartitionsWithoutFinalRead lists the partitions with no complete
 	// final read.
 	PartitionsWithoutFinalRead []int32 `json:"partitions_without_final_read"`
+	// Truncated is, per partition, how many offsets its log lost after
+	// they were acknowledged or read (see the truncated anomaly).
+	Truncated map[string]int `json:"truncated"`
 }
 
 // Summary says how many acknowledged sends were never read and how many
@@ -197,6 +209,8 @@ func (c *queueCheck) details() *QueueDetails {
 	d.Partitions = []int32{}
 	d.PartitionsWithoutFinalRead = []int32{}
 	d.MaxReadOffset = map[string]int64{}
+	d.Truncated = map[string]int{}
+	maps.Copy(d.Truncated, c.truncatedBy)
 	for _, p := range c.parts.sorted() {
 		d.Partitions = append(d.Partitions, p.id)
 		if !p.complete {

@@ -22,6 +22,7 @@ const (
 	kindNonmonotonicSend
 	kindNonmonotonicPoll
 	kindPollSkip
+	kindTruncated
 	queueKinds // how many kinds there are
 )
 
@@ -42,6 +43,8 @@ func (k queueKind) String() string {
 		return "nonmonotonic-poll"
 	case kindPollSkip:
 		return "poll-skip"
+	case kindTruncated:
+		return "truncated"
 	}
 	return "unknown"
 }
@@ -77,6 +80,13 @@ func (f *queueFindings) note(k queueKind) bool {
 	return f.counts[k] <= maxQueueExamples
 }
 
+// noteMany counts n anomalies of kind k that one example shows, and reports
+// whether to keep the example.
+func (f *queueFindings) noteMany(k queueKind, n int) bool {
+	f.counts[k] += n
+	return len(f.examples[k]) < maxQueueExamples
+}
+
 // total returns how many anomalies were found.
 func (f *queueFindings) total() int {
 	n := 0
@@ -106,6 +116,75 @@ func (c *queueCheck) example(k queueKind, part int32, at int32, msg string, focu
 		a:  Anomaly{Kind: k.String(), Key: formatPartition(part), Message: msg},
 		at: at, ops: slices.Compact(positions), focus: focus,
 	})
+}
+
+// maxTruncatedShown bounds the vanished offsets a truncated example names.
+const maxTruncatedShown = 5
+
+// truncated notes the offsets of part at or above the end offset of its
+// complete final read that some op before that read's end had shown (an ok
+// send acknowledged there, or a poll read): the log lost them afterwards.
+func (c *queueCheck) truncated(part *queuePartition) {
+	if !part.complete {
+		return
+	}
+	end, final := part.endOffset, part.finalOp
+	var (
+		n     int
+		shown []int64 // the first few offsets that vanished
+		last  int64   // the highest
+	)
+	vanished := func(off int64, op int32) {
+		if op >= final {
+			return
+		}
+		if n++; len(shown) < maxTruncatedShown {
+			shown = append(shown, off)
+		}
+		last = max(last, off)
+	}
+	for off := end; off < int64(part.at.len()); off++ {
+		if s := part.at.at(int(off)); s.value != 0 {
+			vanished(off, s.op)
+		}
+	}
+	if len(part.sparse) > 0 {
+		var offs []int64
+		for off, s := range part.sparse {
+			if off >= end && s.op < final {
+				offs = append(offs, off)
+			}
+		}
+		slices.Sort(offs)
+		for _, off := range offs {
+			vanished(off, part.sparse[off].op)
+		}
+	}
+	if n == 0 {
+		return
+	}
+	if c.truncatedBy == nil {
+		c.truncatedBy = map[string]int{}
+	}
+	c.truncatedBy[formatPartition(part.id)] = n
+	if !c.found.noteMany(kindTruncated, n) {
+		return
+	}
+	var seen []string
+	ops := []int32{final}
+	for _, off := range shown {
+		value, op, _ := part.lookup(off)
+		seen = append(seen, fmt.Sprintf("offset %d holding %q (%s)", off, c.vals.name(value), c.seenBy(op)))
+		ops = append(ops, c.shownBy(value, op)...)
+	}
+	more := ""
+	if n > len(shown) {
+		more = fmt.Sprintf(" and %d more, up to offset %d", n-len(shown), last)
+	}
+	fin := c.ops[final]
+	msg := fmt.Sprintf("partition %d lost records it had: process %s's complete final read ended at offset %d (end_offset, op index %d), but %d offset(s) at or above it had been acknowledged or read before: %s%s; the log was truncated after the fact",
+		part.id, fin.Process, end, fin.Index, n, strings.Join(seen, ", "), more)
+	c.example(kindTruncated, part.id, final, msg, append(slices.Clone(shown), end-1), ops...)
 }
 
 // anomalies returns the examples, kind by kind, with their ops. Each poll
@@ -358,6 +437,12 @@ func (c *queueCheck) findAfterRead() error {
 		msg := fmt.Sprintf("process %s (%s mode) read partition %d offset %d (op index %d) and then offset %d (op index %d), skipping %d offset(s) known to exist, e.g. offset %d holding %q (%s)",
 			s.proc, s.mode, s.partition, s.from, c.ops[s.fromOp].Index, s.to, c.ops[s.op].Index, n, first, c.vals.name(value), c.seenBy(op))
 		c.example(kindPollSkip, s.partition, s.op, msg, []int64{s.from, s.to, first}, append([]int32{s.fromOp, s.op}, c.shownBy(value, op)...)...)
+	}
+	for _, part := range c.parts.sorted() {
+		if c.tick() {
+			return errQueueStopped
+		}
+		c.truncated(part)
 	}
 	c.conflictExamples()
 	if c.stopped() {

@@ -40,9 +40,10 @@ type queueCheck struct {
 	minTime     int64
 	maxTime     int64
 
-	found  queueFindings
-	skips  []skipCandidate
-	unseen paged[unseenChange] // in history order
+	found       queueFindings
+	truncatedBy map[string]int // partition → offsets a truncation lost
+	skips       []skipCandidate
+	unseen      paged[unseenChange] // in history order
 
 	sv sendValue // parse buffers, reused from op to op
 	pv pollValue

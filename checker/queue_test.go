@@ -205,8 +205,30 @@ func TestQueueHistories(t *testing.T) {
 			example: &queueExample{"lost-write", "0", 3, []string{`"0-2"`, "offset 1"}}},
 		{name: "lost write at the tail that a complete final read did not find",
 			b:    new(builder).send(0, 0, "0-1", 0).send(0, 0, "0-2", 1).final(10, 0, `{"0":[[0,"0-1"]]}`, 1),
-			want: Invalid, kinds: map[string]int{"lost-write": 1},
+			want: Invalid, kinds: map[string]int{"lost-write": 1, "truncated": 1},
 			example: &queueExample{"lost-write", "0", 3, []string{`"0-2"`, "final read", "end offset 1"}}},
+		{name: "truncated: records read are gone from the final read",
+			b: three().poll(5, "assign", "[0]", all3).
+				final(10, 0, `{"0":[[0,"0-1"]]}`, 1),
+			want: Invalid, kinds: map[string]int{"truncated": 2},
+			example: &queueExample{"truncated", "0", 9, []string{"partition 0", "ended at offset 1 (end_offset, op index 9)",
+				"2 offset(s)", `offset 1 holding "0-2" (acknowledged to process 0 at op index 3)`, `offset 2 holding "0-3"`}},
+			details: map[string]any{"truncated": map[string]int{"0": 2}, "lost": 0}},
+		{name: "truncated: a record only a poll saw, and the final read ends at 0",
+			b: new(builder).sendInvoke(0, 0, "0-1").sendEnd(0, 0, "0-1", history.Info, "timeout").send(1, 0, "1-1", 1).
+				poll(5, "subscribe", "", `{"0":[[0,"0-1"]]}`).final(10, 0, `{}`, 0),
+			want: Invalid, kinds: map[string]int{"truncated": 2, "lost-write": 1},
+			example: &queueExample{"truncated", "0", 7, []string{"ended at offset 0", `offset 0 holding "0-1" (read by process 5 at op index 5)`, `offset 1 holding "1-1" (acknowledged`}}},
+		{name: "truncated: a consumer reset after data loss",
+			b: three().poll(5, "assign", "[0]", `{"0":[[0,"0-1"],[1,"0-2"]]}`).
+				pollInvoke(5, "assign", "[0]").add(5, history.Info, "poll", "", `{"mode":"assign","records":{"0":[[2,"0-3"]]}}`, "data-loss-reset").
+				final(10, 0, `{"0":[[0,"0-1"],[1,"0-2"]]}`, 2),
+			want: Invalid, kinds: map[string]int{"truncated": 1},
+			example: &queueExample{"truncated", "0", 11, []string{`offset 2 holding "0-3" (acknowledged`}}},
+		{name: "a record first seen after the final read is not a truncation",
+			b: new(builder).send(0, 0, "0-1", 0).sendInvoke(1, 0, "1-1").sendEnd(1, 0, "1-1", history.Info, "timeout").
+				final(10, 0, `{"0":[[0,"0-1"]]}`, 1).poll(5, "subscribe", "", `{"0":[[1,"1-1"]]}`),
+			want: Valid, details: map[string]any{"truncated": map[string]int{}, "recovered": 1}},
 		{name: "lost write the final read skipped over",
 			b:    three().final(10, 0, `{"0":[[0,"0-1"],[2,"0-3"]]}`, 3),
 			want: Invalid, kinds: map[string]int{"lost-write": 1, "poll-skip": 1},
@@ -526,5 +548,39 @@ func TestQueueInAll(t *testing.T) {
 	res := All(Queue{}).Check(context.Background(), b.ops, Options{})
 	if res.Valid != Valid || res.Results[0].Checker != "queue" {
 		t.Fatalf("All(Queue) = %v, %+v", res.Valid, res.Results)
+	}
+}
+
+// TestQueueTruncatedExamplesAreBounded truncates 12 partitions by 7 offsets
+// each: the count is per offset, the examples one per partition, at most
+// 10, each naming a few offsets.
+func TestQueueTruncatedExamplesAreBounded(t *testing.T) {
+	b := new(builder)
+	for part := range 12 {
+		var recs []string
+		for off := range 8 {
+			v := fmt.Sprintf("%d-%d", part, off+1)
+			b.send(history.Process(part), part, v, int64(off))
+			recs = append(recs, fmt.Sprintf(`[%d,%q]`, off, v))
+		}
+		b.poll(history.Process(100+part), "assign", fmt.Sprintf("[%d]", part), fmt.Sprintf(`{"%d":[%s]}`, part, strings.Join(recs, ",")))
+		b.final(history.Process(200+part), part, fmt.Sprintf(`{"%d":[%s]}`, part, recs[0]), 1)
+	}
+	res := checkQueue(t, b.ops)
+	if res.Valid != Invalid || res.AnomalyCounts["truncated"] != 12*7 || len(foundKinds(res)) != 1 {
+		t.Fatalf("valid %v, counts %v", res.Valid, res.AnomalyCounts)
+	}
+	n := 0
+	for _, a := range res.Anomalies {
+		n++
+		if !strings.Contains(a.Message, "7 offset(s)") || !strings.Contains(a.Message, "and 2 more, up to offset 7") {
+			t.Errorf("message %q", a.Message)
+		}
+	}
+	if n != maxQueueExamples {
+		t.Errorf("%d examples, want %d", n, maxQueueExamples)
+	}
+	if got := res.Details.(*QueueDetails).Truncated; len(got) != 12 || got["11"] != 7 {
+		t.Errorf("details: truncated %v", got)
 	}
 }
