@@ -40,7 +40,13 @@ import (
 //     repeat; counted per pair of consecutive records.
 //   - poll-skip: such a process moving from offset o1 to o2 > o1+1 on a
 //     partition while some offset between them is known to exist (read by
-//     anyone or acknowledged); counted per pair.
+//     anyone or acknowledged), or starting a partition at an offset above
+//     its start, the lowest offset known to exist (normally 0): an assign
+//     or final reader reads each partition from its beginning. Counted per
+//     pair, and per reader that starts late. A process retired by an info
+//     poll (a data-loss-reset too) goes on as a new process with a fresh
+//     client, which starts at the beginning again; a process that ever
+//     polled in subscribe mode is not held to start there.
 //   - truncated: a partition whose complete final read ended at offset E
 //     (its end_offset) although offsets at or above E had been
 //     acknowledged to a producer (ok send) or returned to a consumer before
@@ -62,8 +68,9 @@ import (
 // The verdict is Invalid if any anomaly was found. Otherwise it is Unknown
 // when no send completed ok (nothing was tested), or when some partition in
 // the history has no complete final read (an ok final poll with end_offset
-// E whose process read the partition up to offset E-1, or E = 0): without
-// one, a lost write cannot be told from one nobody read yet. Otherwise it is
+// E whose process read the partition from its start, no offset known to
+// exist below its first record, up to offset E-1; or E = 0): without one,
+// a lost write cannot be told from one nobody read yet. Otherwise it is
 // Valid. A malformed history (calls that do not pair up, values that are not
 // the workload's) is Unknown with Error naming the op at fault; a check that
 // ctx or Options.Timeout stops is Unknown with a note, within a fraction of

@@ -374,6 +374,9 @@ func (c *queueCheck) nonmonotonicPoll(p *queueProc, part *queuePartition, rd *qu
 // findAfterRead finds the anomalies that need the whole history: lost
 // writes, unexpected values, skips; and counts unseen and recovered sends.
 func (c *queueCheck) findAfterRead() error {
+	for _, part := range c.parts.all {
+		part.completeFinalRead()
+	}
 	for i := range c.sends.len() {
 		if c.tick() {
 			return errQueueStopped
@@ -434,8 +437,14 @@ func (c *queueCheck) findAfterRead() error {
 			continue
 		}
 		value, op, _ := part.lookup(first)
-		msg := fmt.Sprintf("process %s (%s mode) read partition %d offset %d (op index %d) and then offset %d (op index %d), skipping %d offset(s) known to exist, e.g. offset %d holding %q (%s)",
-			s.proc, s.mode, s.partition, s.from, c.ops[s.fromOp].Index, s.to, c.ops[s.op].Index, n, first, c.vals.name(value), c.seenBy(op))
+		var msg string
+		if s.fromOp < 0 {
+			msg = fmt.Sprintf("process %s (%s mode) began reading partition %d at offset %d (op index %d), although it reads the partition from its start: it skipped %d offset(s) known to exist, e.g. offset %d holding %q (%s)",
+				s.proc, s.mode, s.partition, s.to, c.ops[s.op].Index, n, first, c.vals.name(value), c.seenBy(op))
+		} else {
+			msg = fmt.Sprintf("process %s (%s mode) read partition %d offset %d (op index %d) and then offset %d (op index %d), skipping %d offset(s) known to exist, e.g. offset %d holding %q (%s)",
+				s.proc, s.mode, s.partition, s.from, c.ops[s.fromOp].Index, s.to, c.ops[s.op].Index, n, first, c.vals.name(value), c.seenBy(op))
+		}
 		c.example(kindPollSkip, s.partition, s.op, msg, []int64{s.from, s.to, first}, append([]int32{s.fromOp, s.op}, c.shownBy(value, op)...)...)
 	}
 	for _, part := range c.parts.sorted() {

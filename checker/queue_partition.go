@@ -19,11 +19,12 @@ type queuePartition struct {
 
 	conflicts map[int64]int // offsets seen with different values → index into queueFindings.conflicts, or -1
 
-	maxRead   int64 // the highest offset a poll read; -1 if none
-	maxReadOp int32 // the op that read it
-	complete  bool  // a final read completed: ok with end_offset, read up to it
-	finalOp   int32 // the ok final poll that completed it
-	endOffset int64 // and its end_offset
+	maxRead   int64      // the highest offset a poll read; -1 if none
+	maxReadOp int32      // the op that read it
+	finals    []finalEnd // the ok final polls with an end_offset
+	complete  bool       // a final read completed: ok with end_offset, read from the start up to it
+	finalOp   int32      // the ok final poll that completed it
+	endOffset int64      // and its end_offset
 
 	prefix     []int32 // prefix[i]: known offsets below i in at; built for skip checks
 	sparseKeys []int64 // sparse's offsets, sorted; built for skip checks
@@ -110,6 +111,24 @@ func (p *queuePartition) knownBetween(lo, hi int64) (n int, first int64) {
 		}
 	}
 	return n, first
+}
+
+// completeFinalRead decides whether a final read of p completed: the first
+// ok final poll with an end_offset E whose reader read p from its start
+// (no offset known to exist below its first) up to E-1, or E = 0.
+func (p *queuePartition) completeFinalRead() {
+	for _, f := range p.finals {
+		if f.end == 0 || (f.max >= f.end-1 && f.first >= 0 && p.noneKnownBelow(f.first)) {
+			p.complete, p.finalOp, p.endOffset = true, f.pos, f.end
+			return
+		}
+	}
+}
+
+// noneKnownBelow reports whether no offset below off is known to exist.
+func (p *queuePartition) noneKnownBelow(off int64) bool {
+	n, _ := p.knownBetween(-1, off)
+	return n == 0
 }
 
 // queueParts finds a partition by its number.

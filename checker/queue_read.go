@@ -82,6 +82,7 @@ type queueProc struct {
 	assigned   []int32   // the partitions of its last assign or final poll
 	readers    map[int32]*queueReader
 	sent       map[int32]sentOffset
+	subscribed bool // it has polled in subscribe mode: its readers need not start at a partition's start
 }
 
 // queueReader is where an assign or final reader is in one partition.
@@ -89,6 +90,17 @@ type queueReader struct {
 	last   int64 // the last offset it read
 	lastOp int32 // the op that read it; -1 before the first
 	max    int64 // the highest offset it read
+	first  int64 // the first offset it read; -1 before the first
+}
+
+// finalEnd is an ok final poll with an end_offset: it completes its
+// partition's final read if the reader read the partition from its start
+// to end-1, which findAfterRead decides once it knows what offsets exist.
+type finalEnd struct {
+	pos   int32
+	end   int64
+	first int64 // the reader's first offset; -1 if it read none
+	max   int64 // its highest
 }
 
 // sentOffset is a producer's last ok send to a partition.
@@ -98,7 +110,8 @@ type sentOffset struct {
 }
 
 // skipCandidate is a reader moving from one offset to a higher one that is
-// not the next: a poll-skip if some offset between them exists.
+// not the next, or starting a partition (from -1, fromOp -1) at an offset
+// above 0: a poll-skip if some offset between them exists.
 type skipCandidate struct {
 	proc       history.Process
 	mode       queueMode
@@ -299,6 +312,7 @@ func (c *queueCheck) invoke(pos int32, p *queueProc) error {
 			c.parts.get(part)
 		}
 		p.mode = c.pv.mode
+		p.subscribed = p.subscribed || p.mode == modeSubscribe
 		p.partitions = append(p.partitions[:0], c.pv.partitions...)
 		p.reassign(c.pv.mode, c.pv.partitions)
 	default:
@@ -420,9 +434,11 @@ func (c *queueCheck) completePoll(pos int32, p *queueProc) error {
 	}
 	if end := c.pv.endOffset; p.mode == modeFinal && op.Type == history.OK && end >= 0 {
 		part := c.parts.get(p.partitions[0])
-		if rd := p.readers[part.id]; !part.complete && (end == 0 || (rd != nil && rd.max >= end-1)) {
-			part.complete, part.finalOp, part.endOffset = true, pos, end
+		f := finalEnd{pos: pos, end: end, first: -1, max: -1}
+		if rd := p.readers[part.id]; rd != nil {
+			f.first, f.max = rd.first, rd.max
 		}
+		part.finals = append(part.finals, f)
 	}
 	return nil
 }
@@ -473,14 +489,20 @@ func (r *pollRead) record(off int64, value []byte) bool {
 	if rd == nil {
 		return true
 	}
-	if rd.lastOp >= 0 {
-		switch {
-		case off <= rd.last:
-			c.nonmonotonicPoll(r.p, part, rd, off, pos)
-		case off > rd.last+1:
+	switch {
+	case rd.lastOp < 0:
+		// Its first record here: it reads from the partition's start
+		// (unless it ever polled as a group member).
+		rd.first = off
+		if off > 0 && !r.p.subscribed {
 			c.skips = append(c.skips, skipCandidate{proc: r.p.id, mode: r.p.mode, partition: part.id,
-				from: rd.last, to: off, fromOp: rd.lastOp, op: pos})
+				from: -1, to: off, fromOp: -1, op: pos})
 		}
+	case off <= rd.last:
+		c.nonmonotonicPoll(r.p, part, rd, off, pos)
+	case off > rd.last+1:
+		c.skips = append(c.skips, skipCandidate{proc: r.p.id, mode: r.p.mode, partition: part.id,
+			from: rd.last, to: off, fromOp: rd.lastOp, op: pos})
 	}
 	rd.last, rd.lastOp, rd.max = off, pos, max(rd.max, off)
 	return true
@@ -494,7 +516,7 @@ func (p *queueProc) reader(part int32) *queueReader {
 	if p.readers == nil {
 		p.readers = map[int32]*queueReader{}
 	}
-	rd := &queueReader{lastOp: -1, max: -1}
+	rd := &queueReader{lastOp: -1, max: -1, first: -1}
 	p.readers[part] = rd
 	return rd
 }

@@ -279,8 +279,38 @@ func TestQueueHistories(t *testing.T) {
 			example: &queueExample{"nonmonotonic-poll", "0", 7, []string{"process 5", "assign mode", "offset 1", "repeated"}}},
 		{name: "nonmonotonic poll: a final reader goes back",
 			b:    new(builder).send(0, 0, "0-1", 0).send(0, 0, "0-2", 1).final(10, 0, `{"0":[[1,"0-2"],[0,"0-1"]]}`, 2),
-			want: Invalid, kinds: map[string]int{"nonmonotonic-poll": 1},
+			want: Invalid, kinds: map[string]int{"nonmonotonic-poll": 1, "poll-skip": 1},
 			example: &queueExample{"nonmonotonic-poll", "0", 5, []string{"final mode", "offset 1", "then offset 0", "went back"}}},
+		{name: "poll skip: an assign reader starts past the beginning",
+			b:    three().poll(5, "assign", "[0]", `{"0":[[1,"0-2"],[2,"0-3"]]}`).final(10, 0, all3, 3),
+			want: Invalid, kinds: map[string]int{"poll-skip": 1},
+			example: &queueExample{"poll-skip", "0", 7, []string{"process 5 (assign mode) began reading partition 0 at offset 1 (op index 7)",
+				"from its start", `offset 0 holding "0-1" (acknowledged to process 0 at op index 1)`}}},
+		{name: "poll skip: a final read that starts past the beginning is not complete",
+			b: new(builder).sendInvoke(0, 0, "0-1").sendEnd(0, 0, "0-1", history.Info, "timeout").send(1, 0, "1-1", 1).
+				poll(5, "subscribe", "", `{"0":[[0,"0-1"],[1,"1-1"]]}`).final(10, 0, `{"0":[[1,"1-1"]]}`, 2),
+			want: Invalid, kinds: map[string]int{"poll-skip": 1},
+			example: &queueExample{"poll-skip", "0", 7, []string{"process 10 (final mode) began reading partition 0 at offset 1", `offset 0 holding "0-1" (read by process 5`}},
+			details: map[string]any{"partitions_without_final_read": []int32{0}}},
+		{name: "a reader may start at the lowest offset known",
+			b: new(builder).sendInvoke(0, 0, "0-1").sendEnd(0, 0, "0-1", history.Info, "timeout").send(1, 0, "1-1", 1).
+				poll(5, "assign", "[0]", `{"0":[[1,"1-1"]]}`).final(10, 0, `{"0":[[1,"1-1"]]}`, 2),
+			want: Valid, details: map[string]any{"partitions_without_final_read": []int32{}}},
+		{name: "a subscriber may start anywhere, even after an assign poll",
+			b: three().poll(6, "subscribe", "", `{"0":[[2,"0-3"]]}`).poll(6, "assign", "[0]", `{"0":[[1,"0-2"]]}`).
+				final(10, 0, all3, 3),
+			want: Valid},
+		{name: "after a data-loss reset the successor reads from the start",
+			b: three().poll(5, "assign", "[0]", `{"0":[[0,"0-1"],[1,"0-2"]]}`).
+				pollInvoke(5, "assign", "[0]").add(5, history.Info, "poll", "", `{"mode":"assign","records":{"0":[[2,"0-3"]]}}`, "data-loss-reset").
+				poll(15, "assign", "[0]", all3).final(10, 0, all3, 3),
+			want: Valid},
+		{name: "after a data-loss reset a successor that starts past the beginning skips",
+			b: three().poll(5, "assign", "[0]", `{"0":[[0,"0-1"],[1,"0-2"]]}`).
+				pollInvoke(5, "assign", "[0]").add(5, history.Info, "poll", "", `{"mode":"assign","records":{}}`, "data-loss-reset").
+				poll(15, "assign", "[0]", `{"0":[[2,"0-3"]]}`).final(10, 0, all3, 3),
+			want: Invalid, kinds: map[string]int{"poll-skip": 1},
+			example: &queueExample{"poll-skip", "0", 11, []string{"process 15 (assign mode) began reading partition 0 at offset 2", "skipped 2 offset(s)"}}},
 		{name: "poll skip",
 			b: three().
 				poll(5, "assign", "[0]", `{"0":[[0,"0-1"]]}`).poll(5, "assign", "[0]", `{"0":[[2,"0-3"]]}`).
