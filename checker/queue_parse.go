@@ -86,16 +86,16 @@ type pollValue struct {
 	endOffset  int64   // -1 when absent
 	records    int     // how many records the value holds
 
-	fast    bool               // the scanner read the value
-	recs    []record           // the scanner: the records, while there are at most maxBuffered
-	groups0 []recordGroup      // and how they group by partition
-	spilled bool               // the scanner: there were more: read them again
-	rescan  *pollValue         // the scanner's buffers for reading them again
-	keys    []int32            // the scanner: records keys seen, to refuse a repeat
-	keySet  map[int32]struct{} // the same, once there are many
-	groups  []rawGroup         // encoding/json: each partition's records, by partition
-	pair    []json.RawMessage  // encoding/json: one record
-	winners map[int32][]byte
+	fast      bool               // the scanner read the value
+	recs      []record           // the scanner: the records, while there are at most maxBuffered
+	recGroups []recordGroup      // and how they group by partition
+	spilled   bool               // the scanner: there were more: read them again
+	rescan    *pollValue         // the scanner's buffers for reading them again
+	keys      []int32            // the scanner: records keys seen, to refuse a repeat
+	keySet    map[int32]struct{} // the same, once there are many
+	rawGroups []rawGroup         // encoding/json: each partition's records, by partition
+	pair      []json.RawMessage  // encoding/json: one record
+	winners   map[int32][]byte   // encoding/json: the last records given per partition, while reading
 
 	// stop, if not nil, is asked every stopEvery records whether to give
 	// up; then parsePoll returns errParseStopped. reset keeps it.
@@ -154,24 +154,25 @@ const (
 func (v *pollValue) reset() {
 	clear(v.keySet)
 	clear(v.recs) // let go of the last op's JSON
-	*v = pollValue{partitions: v.partitions[:0], endOffset: -1, recs: v.recs[:0], groups0: v.groups0[:0],
-		rescan: v.rescan, keys: v.keys[:0], keySet: v.keySet, groups: v.groups[:0], pair: v.pair[:0],
+	*v = pollValue{partitions: v.partitions[:0], endOffset: -1, recs: v.recs[:0], recGroups: v.recGroups[:0],
+		rescan: v.rescan, keys: v.keys[:0], keySet: v.keySet, rawGroups: v.rawGroups[:0], pair: v.pair[:0],
 		winners: v.winners, stop: v.stop}
 }
 
-// newKey notes records key p and reports whether it is new.
+// newKey notes records key p and reports whether it is new. It looks
+// through the first 32 keys and puts any more in a set.
 func (v *pollValue) newKey(p int32) bool {
-	if v.keySet == nil && len(v.keys) < 32 {
+	if len(v.keys) < 32 {
 		if slices.Contains(v.keys, p) {
 			return false
 		}
 		v.keys = append(v.keys, p)
 		return true
 	}
-	if v.keySet == nil {
-		v.keySet = map[int32]struct{}{}
-	}
 	if len(v.keySet) == 0 {
+		if v.keySet == nil {
+			v.keySet = map[int32]struct{}{}
+		}
 		for _, k := range v.keys {
 			v.keySet[k] = struct{}{}
 		}
@@ -229,7 +230,8 @@ func parsePoll(b []byte, v *pollValue) error {
 	return decodePoll(b, v)
 }
 
-// stopNow counts a record read and reports whether v.stop says to give up.
+// stopNow reports, every stopEvery records read, whether v.stop says to
+// give up.
 func (v *pollValue) stopNow() bool {
 	return v.records&(stopEvery-1) == 0 && v.stop != nil && v.stop()
 }
@@ -238,7 +240,7 @@ func (v *pollValue) stopNow() bool {
 // It returns errParseStopped if the sink stopped it.
 func (v *pollValue) eachRecord(b []byte, sink recordSink) error {
 	if v.fast && !v.spilled {
-		for _, g := range v.groups0 {
+		for _, g := range v.recGroups {
 			if !sink.group(g.partition) {
 				return errParseStopped
 			}
@@ -266,7 +268,7 @@ func (v *pollValue) eachRecord(b []byte, sink recordSink) error {
 		}
 		return nil
 	}
-	for _, g := range v.groups {
+	for _, g := range v.rawGroups {
 		if err := v.decodeGroup(g, sink); err != nil {
 			return err
 		}
@@ -343,11 +345,11 @@ func decodePoll(b []byte, v *pollValue) error {
 		}
 	}
 	for _, p := range slices.Sorted(maps.Keys(v.winners)) {
-		v.groups = append(v.groups, rawGroup{partition: p, raw: v.winners[p]})
+		v.rawGroups = append(v.rawGroups, rawGroup{partition: p, raw: v.winners[p]})
 	}
 	clear(v.winners)
 	// Then the records themselves.
-	for _, g := range v.groups {
+	for _, g := range v.rawGroups {
 		if err := v.decodeGroup(g, nil); err != nil {
 			return err
 		}
@@ -594,7 +596,7 @@ func (s *jsonScanner) scanRecords(v *pollValue, sink recordSink) bool {
 			return false
 		}
 		if sink == nil && !v.spilled {
-			v.groups0 = append(v.groups0, recordGroup{partition: p, start: len(v.recs), end: len(v.recs)})
+			v.recGroups = append(v.recGroups, recordGroup{partition: p, start: len(v.recs), end: len(v.recs)})
 		}
 		if !s.consume(']') {
 			for {
@@ -625,7 +627,7 @@ func (s *jsonScanner) scanRecords(v *pollValue, sink recordSink) bool {
 					clear(v.recs)
 				default:
 					v.recs = append(v.recs, record{off, val})
-					v.groups0[len(v.groups0)-1].end = len(v.recs)
+					v.recGroups[len(v.recGroups)-1].end = len(v.recs)
 				}
 				if !s.consume(',') {
 					if !s.consume(']') {
