@@ -106,14 +106,14 @@ func (rc registerCheck) check(ctx context.Context, ops []history.Op, opts Option
 		defer cancel()
 	}
 	stopped := func() bool { return stopCtx.Err() != nil }
-	giveUp := func() Result {
+	giveUp := func() (Result, *LinearizableDetails, registerOut) {
 		res.Counts, d.ByF = Counts{}, map[string]Counts{}
 		if ctx.Err() != nil {
 			res.Notes = append(res.Notes, fmt.Sprintf("the check was cancelled (%v) before it finished: no verdict", context.Cause(ctx)))
 		} else {
 			res.Notes = append(res.Notes, fmt.Sprintf("the check timed out after %v before it finished: no verdict; give it a longer timeout", opts.Timeout))
 		}
-		return res
+		return res, d, out
 	}
 	calls, err := history.PairContext(stopCtx, ops)
 	if err != nil {
