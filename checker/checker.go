@@ -32,10 +32,22 @@ type all []Checker
 
 func (all) Name() string { return "compose" }
 
+// Check runs the checkers one after the other within one deadline:
+// Options.Timeout bounds them all, not each.
 func (a all) Check(ctx context.Context, ops []history.Op, opts Options) Result {
+	var deadline time.Time
+	if opts.Timeout > 0 {
+		deadline = time.Now().Add(opts.Timeout)
+	}
 	results := make([]Result, len(a))
 	for i, c := range a {
-		results[i] = c.Check(ctx, ops, opts)
+		o := opts
+		if !deadline.IsZero() {
+			// What is left, and never zero (which would mean no bound):
+			// a checker given a moment gives up at once, unknown.
+			o.Timeout = max(time.Until(deadline), time.Nanosecond)
+		}
+		results[i] = c.Check(ctx, ops, o)
 	}
 	return Compose(results...)
 }

@@ -252,6 +252,8 @@ func TestLinearizableMalformed(t *testing.T) {
 		{"value not an object", new(builder).inv(0, "write", `17`).ok(0, "write", `{"value":17,"version":1}`), "op index 0: write value 17 is not a zk-register value"},
 		{"unknown f", new(builder).inv(0, "append", `{"value":1}`).ok(0, "append", `{"value":1}`), `unknown f "append"`},
 		{"write changes its value", new(builder).inv(0, "write", `{"value":1}`).ok(0, "write", `{"value":2,"version":1}`), "says value 2 but its invocation (index 0) wrote 1"},
+		{"cas changes its value", new(builder).inv(0, "cas", `{"expected_version":0,"value":1}`).ok(0, "cas", `{"expected_version":0,"value":3,"version":1}`), "says value 3 but its invocation (index 0) wrote 1"},
+		{"cas changes its expected version", new(builder).inv(0, "cas", `{"expected_version":0,"value":1}`).ok(0, "cas", `{"expected_version":4,"value":1,"version":5}`), "says it expected version 4 but its invocation (index 0) expected 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := check(t, tc.b.ops, Options{})
@@ -416,4 +418,13 @@ func dump(ops []history.Op) string {
 		sb.WriteByte('\n')
 	}
 	return sb.String()
+}
+
+// TestLinearizableCasVersionFromTheServer: an ok cas whose new version is
+// not its expected version + 1 is what the server said: not linearizable.
+func TestLinearizableCasVersionFromTheServer(t *testing.T) {
+	b := new(builder).inv(0, "cas", `{"expected_version":0,"value":1}`).ok(0, "cas", `{"expected_version":0,"value":1,"version":2}`)
+	if res := check(t, b.ops, Options{}); res.Valid != Invalid {
+		t.Errorf("a cas from version 0 that made version 2: %s %q", res.Valid, res.Error)
+	}
 }

@@ -146,6 +146,9 @@ func decodeRegister(inv, done *history.Op) (f registerFields, keep bool, err err
 		if out.hasValue && out.value != f.value {
 			return f, false, fmt.Errorf("op index %d: ok %s says value %d but its invocation (index %d) wrote %d", done.Index, inv.F, out.value, inv.Index, f.value)
 		}
+		if f.kind == registerCAS && out.hasExpected && out.expected != f.expected {
+			return f, false, fmt.Errorf("op index %d: ok cas says it expected version %d but its invocation (index %d) expected %d", done.Index, out.expected, inv.Index, f.expected)
+		}
 	}
 	return f, true, nil
 }

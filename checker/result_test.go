@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/faultline/faultline/history"
 )
@@ -77,5 +78,32 @@ func TestAll(t *testing.T) {
 	res = All(fixed(Valid), Linearizable{}).Check(context.Background(), new(builder).write(0, "1", "1").read(1, "0", "0").ops, Options{})
 	if res.Valid != Invalid || res.Results[1].Checker != "linearizable" {
 		t.Fatalf("All = %v, %+v", res.Valid, res.Results)
+	}
+}
+
+// slowChecker takes its whole timeout, then says unknown.
+type slowChecker struct{ took *[]time.Duration }
+
+func (slowChecker) Name() string { return "slow" }
+func (s slowChecker) Check(ctx context.Context, _ []history.Op, opts Options) Result {
+	began := time.Now()
+	select {
+	case <-ctx.Done():
+	case <-time.After(opts.Timeout):
+	}
+	*s.took = append(*s.took, time.Since(began))
+	return Result{Checker: "slow", Valid: Unknown}
+}
+
+// TestAllSharesOneDeadline: the timeout bounds every checker together.
+func TestAllSharesOneDeadline(t *testing.T) {
+	var took []time.Duration
+	began := time.Now()
+	All(slowChecker{&took}, slowChecker{&took}, slowChecker{&took}).Check(context.Background(), nil, Options{Timeout: 200 * time.Millisecond})
+	if d := time.Since(began); d > 2*time.Second {
+		t.Errorf("three checkers under a 200ms timeout took %s", d)
+	}
+	if len(took) != 3 || took[1] > 100*time.Millisecond || took[2] > 100*time.Millisecond {
+		t.Errorf("the checkers after the first were given time again: %v", took)
 	}
 }

@@ -64,10 +64,10 @@ func Malformed(r checker.Result) string {
 	return ""
 }
 
-// ReadHistory reads a stored history. A crashed run's half-written last
-// line is left out, with a note saying so.
-func ReadHistory(path string) (ops []history.Op, note string, err error) {
-	ops, err = history.ReadFile(path)
+// ReadHistory reads a stored history, with lines up to o.MaxLine long. A
+// crashed run's half-written last line is left out, with a note saying so.
+func ReadHistory(path string, o history.ReadOptions) (ops []history.Op, note string, err error) {
+	ops, err = history.ReadFileWith(path, o)
 	if errors.Is(err, history.ErrTruncatedTail) {
 		return ops, fmt.Sprintf("%v: checked the %d whole ops", err, len(ops)), nil
 	}

@@ -262,7 +262,7 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 // CheckRun reads a stored history and judges it as its record says (see
 // Judge); a crashed run's half-written last line is noted and left out.
 func CheckRun(ctx context.Context, rec Record, historyPath string, opts checker.Options) (results.Report, error) {
-	ops, note, err := ReadHistory(historyPath)
+	ops, note, err := ReadHistory(historyPath, history.ReadOptions{})
 	if err != nil {
 		return results.Report{}, err
 	}

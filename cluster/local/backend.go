@@ -78,12 +78,15 @@ func (Backend) Preflight(ctx context.Context, o cluster.Options) error {
 
 // Preflight checks that this machine can run the local backend: Linux and
 // root.
-func Preflight() error {
+func Preflight() error { return needRoot("the local cluster needs root to make network namespaces") }
+
+// needRoot checks for Linux and root; why says what for.
+func needRoot(why string) error {
 	if runtime.GOOS != "linux" {
-		return fmt.Errorf("the local cluster needs Linux network namespaces and this is %s: run faultline on Linux", runtime.GOOS)
+		return fmt.Errorf("the local cluster lives in Linux network namespaces and this is %s: run faultline on Linux", runtime.GOOS)
 	}
 	if os.Geteuid() != 0 {
-		return errors.New("the local cluster needs root to make network namespaces: run faultline as root (sudo faultline ...)")
+		return fmt.Errorf("%s: run faultline as root (sudo faultline ...)", why)
 	}
 	return nil
 }
@@ -111,17 +114,23 @@ func isExecutable(p string) bool {
 
 // Status describes a run from its state file.
 func (Backend) Status(ctx context.Context, id string) (cluster.Status, error) {
+	if err := needRoot("`cluster status` needs root to look into the run's network namespaces"); err != nil {
+		return cluster.Status{}, err
+	}
 	return StatusOf(ctx, id)
 }
 
 // Exec runs a command inside a node's network namespace.
 func (Backend) Exec(ctx context.Context, id, node string, argv []string, o cluster.ExecOptions) (int, error) {
+	if err := needRoot("`cluster exec` needs root to enter a node's network namespace"); err != nil {
+		return 0, err
+	}
 	return Exec(ctx, id, node, argv, o)
 }
 
 // Down removes a run's processes, namespaces and files.
 func (Backend) Down(ctx context.Context, id string, all bool) (removed, live []string, err error) {
-	if err := Preflight(); err != nil {
+	if err := needRoot("`cluster down` needs root to stop a run's processes and remove its network namespaces"); err != nil {
 		return nil, nil, err
 	}
 	return Down(ctx, id, all)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/results"
 	"github.com/faultline/faultline/runner"
 	"github.com/faultline/faultline/workloads/registry"
@@ -17,6 +18,7 @@ import (
 func newCheckCommand() *cobra.Command {
 	var workload, outDir, consistency string
 	var timeout time.Duration
+	var maxLine int
 	cmd := &cobra.Command{
 		Use:   "check DIR|FILE",
 		Short: "Check a stored history again: no cluster, no root, no network",
@@ -53,7 +55,10 @@ or a run whose test.json is damaged).`,
 					return err
 				}
 			}
-			ops, note, err := runner.ReadHistory(path)
+			if maxLine < 1 {
+				return fmt.Errorf("--max-line %d is out of range: give a length in bytes, at least 1 (the default is %d, 64 MiB)", maxLine, history.DefaultMaxLine)
+			}
+			ops, note, err := runner.ReadHistory(path, history.ReadOptions{MaxLine: maxLine})
 			if err != nil {
 				return fmt.Errorf("check %s: %w", path, err)
 			}
@@ -88,6 +93,7 @@ or a run whose test.json is damaged).`,
 		},
 	}
 	cmd.Flags().StringVar(&workload, "workload", "", "check the history as this workload's, without test.json: "+workloadNames())
+	cmd.Flags().IntVar(&maxLine, "max-line", history.DefaultMaxLine, "the longest history line to read, in bytes (a longer one is an error)")
 	cmd.Flags().DurationVar(&timeout, "check-timeout", 5*time.Minute, "how long the checkers may take before the verdict is unknown")
 	cmd.Flags().StringVar(&outDir, "out", "", "write results.json, visualizations and plots into this directory (made if missing)")
 	cmd.Flags().StringVar(&consistency, "consistency", "", "zk-register: judge the reads as linearizable or sequential, whatever the run asked for")

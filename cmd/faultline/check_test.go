@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -266,5 +267,31 @@ func TestCheckRealStaleSyncRead(t *testing.T) {
 	code, _, stderr = checkRun(t, "--workload", "zk-register", "--consistency", "strong", path)
 	if code != exitHarness || !strings.Contains(stderr, `--consistency "strong" is not a consistency`) {
 		t.Errorf("--consistency strong: exit %d %s", code, stderr)
+	}
+}
+
+// TestCheckDevZero: an endless line is refused with one line naming the
+// limit and the flag that raises it, without reading it all.
+func TestCheckDevZero(t *testing.T) {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	code, stdout, stderr := checkRun(t, "--workload", "zk-register", "/dev/zero")
+	runtime.ReadMemStats(&after)
+	if code != exitHarness || !strings.Contains(stderr, "is longer than 64 MiB") || !strings.Contains(stderr, "--max-line") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if lines := strings.Split(strings.TrimSpace(stderr), "\n"); len(lines) != 1 {
+		t.Errorf("stderr is %d lines", len(lines))
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 100<<20 {
+		t.Errorf("checking /dev/zero allocated %d MiB", alloc>>20)
+	}
+	long := writeHistory(t, historyHead+`{"index":3,"time":40,"process":1,"type":"ok","f":"read","key":"r0","value":{"value":1,"version":1,"zxid":4294967300},"node":"`+strings.Repeat("z", 2000)+`"}`+"\n")
+	code, _, stderr = checkRun(t, "--workload", "zk-register", "--max-line", "1000", long)
+	if code != exitHarness || !strings.Contains(stderr, "line 4") || !strings.Contains(stderr, "--max-line") {
+		t.Errorf("a 2 kB line over --max-line 1000: exit %d, %q", code, stderr)
+	}
+	if code, stdout, stderr := checkRun(t, "--workload", "zk-register", "--max-line", "5000", long); code != exitValid {
+		t.Errorf("the same line under --max-line 5000: exit %d %s %s", code, stdout, stderr)
 	}
 }

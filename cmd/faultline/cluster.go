@@ -192,9 +192,17 @@ func printStatus(w io.Writer, st cluster.Status) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Role, n.Addr, n.ClientAddr, n.Process, state)
 	}
 	tw.Flush()
-	if st.Controller >= 0 {
+	brokers := 0
+	for _, n := range st.Nodes {
+		if n.Role == cluster.RoleKafka {
+			brokers++
+		}
+	}
+	switch {
+	case brokers == 0: // ZooKeeper alone: no controller to speak of
+	case st.Controller >= 0:
 		fmt.Fprintf(w, "controller: kafka%d\n", st.Controller)
-	} else {
+	default:
 		fmt.Fprintln(w, "controller: none")
 	}
 }
