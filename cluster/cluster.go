@@ -19,6 +19,8 @@ type Role string
 const (
 	RoleZooKeeper Role = "zookeeper"
 	RoleKafka     Role = "kafka"
+	// RoleController is a dedicated KRaft controller.
+	RoleController Role = "controller"
 )
 
 // Node is one server of the cluster. The verbs act on the server process and
@@ -35,6 +37,9 @@ type Node interface {
 	Addr() netip.Addr
 	// ClientAddr is where clients connect (host:port).
 	ClientAddr() string
+	// Spec is the node as planned: name, role, id, address, and whether
+	// a broker is a KRaft controller too.
+	Spec() NodeSpec
 	// LogFile is the server's log, a file on this machine (a backend that
 	// keeps it elsewhere copies it there).
 	LogFile() string

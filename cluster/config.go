@@ -16,7 +16,12 @@ const (
 	zkQuorumPort   = 2888
 	zkElectionPort = 3888
 	kafkaPort      = 9092
+	controllerPort = 9093 // KRaft controllers' listener
 )
+
+// controllerIDBase is added to a dedicated KRaft controller's number to make
+// its node.id, so that it never clashes with a broker's.
+const controllerIDBase = 100
 
 // NodeSpec is everything that identifies a node before it runs: the plan
 // every backend follows, so a node has the same name, id and address on
@@ -26,20 +31,44 @@ type NodeSpec struct {
 	Role Role       `json:"role"`
 	ID   int        `json:"id"`
 	Addr netip.Addr `json:"addr"`
+	// Controller says that a broker is a KRaft controller too (combined
+	// mode).
+	Controller bool `json:"controller,omitempty"`
 }
 
-// ClientAddr is where clients connect (host:port).
+// ClientAddr is where clients connect (host:port): a ZooKeeper node's
+// client port, a broker's listener, a dedicated controller's listener.
 func (s NodeSpec) ClientAddr() string {
 	port := zkClientPort
-	if s.Role == RoleKafka {
+	switch s.Role {
+	case RoleKafka:
 		port = kafkaPort
+	case RoleController:
+		port = controllerPort
 	}
 	return netip.AddrPortFrom(s.Addr, uint16(port)).String()
 }
 
+// ControllerAddr is where a KRaft controller (dedicated, or a combined
+// broker) listens to the quorum.
+func (s NodeSpec) ControllerAddr() string {
+	return netip.AddrPortFrom(s.Addr, controllerPort).String()
+}
+
+// KafkaNodeID is a broker's or controller's node.id (broker.id).
+func (s NodeSpec) KafkaNodeID() int {
+	if s.Role == RoleController {
+		return controllerIDBase + s.ID
+	}
+	return s.ID
+}
+
+// IsController says whether the node is a KRaft controller.
+func (s NodeSpec) IsController() bool { return s.Role == RoleController || s.Controller }
+
 // The run's private network: one /24 that exists only inside the run's
 // namespaces. The harness's side of the bridge is .1; ZooKeeper node i is
-// .10+i and broker i is .20+i.
+// .10+i, broker i .20+i and KRaft controller i .30+i.
 var (
 	// RunPrefix is the run's network.
 	RunPrefix = netip.MustParsePrefix("10.213.0.0/24")
@@ -48,8 +77,9 @@ var (
 	HarnessAddr = netip.MustParseAddr("10.213.0.1")
 )
 
-// planNodes names and addresses the nodes: zk1..zkN, kafka1..kafkaM.
-func planNodes(zk, kafka int) []NodeSpec {
+// planNodes names and addresses the nodes: zk1..zkN, kafka1..kafkaM,
+// ctrl1..ctrlC; with combined set, the brokers are controllers too.
+func planNodes(zk, kafka, controllers int, combined bool) []NodeSpec {
 	base := RunPrefix.Addr().As4()
 	at := func(host int) netip.Addr {
 		a := base
@@ -61,9 +91,24 @@ func planNodes(zk, kafka int) []NodeSpec {
 		specs = append(specs, NodeSpec{Name: fmt.Sprintf("zk%d", i), Role: RoleZooKeeper, ID: i, Addr: at(10 + i)})
 	}
 	for i := 1; i <= kafka; i++ {
-		specs = append(specs, NodeSpec{Name: fmt.Sprintf("kafka%d", i), Role: RoleKafka, ID: i, Addr: at(20 + i)})
+		specs = append(specs, NodeSpec{Name: fmt.Sprintf("kafka%d", i), Role: RoleKafka, ID: i, Addr: at(20 + i), Controller: combined})
+	}
+	for i := 1; i <= controllers; i++ {
+		specs = append(specs, NodeSpec{Name: fmt.Sprintf("ctrl%d", i), Role: RoleController, ID: i, Addr: at(30 + i)})
 	}
 	return specs
+}
+
+// quorumVoters is controller.quorum.voters: id@host:port of every
+// controller.
+func quorumVoters(specs []NodeSpec) string {
+	var voters []string
+	for _, s := range specs {
+		if s.IsController() {
+			voters = append(voters, fmt.Sprintf("%d@%s", s.KafkaNodeID(), s.ControllerAddr()))
+		}
+	}
+	return strings.Join(voters, ",")
 }
 
 // zkConnectString lists the ensemble's client addresses.
@@ -114,6 +159,10 @@ func ZooCfg(self NodeSpec, specs []NodeSpec, dataDir string, o Options) string {
 // KafkaProperties renders server.properties for one broker. Replication
 // defaults follow the cluster size: factor 3 and min ISR 2 on three or more
 // brokers, less on smaller clusters so that topics can be made at all.
+//
+// In KRaft mode it is the same file for a broker, a dedicated controller
+// (process.roles=controller: only the quorum's settings) or a combined
+// node, with the quorum's voters listed statically.
 func KafkaProperties(self NodeSpec, specs []NodeSpec, logDir string, o Options) string {
 	brokers := 0
 	for _, s := range specs {
@@ -121,16 +170,32 @@ func KafkaProperties(self NodeSpec, specs []NodeSpec, logDir string, o Options) 
 			brokers++
 		}
 	}
+	if o.KRaft() && self.Role == RoleController {
+		props := map[string]string{
+			"process.roles":                         "controller",
+			"node.id":                               strconv.Itoa(self.KafkaNodeID()),
+			"controller.quorum.voters":              quorumVoters(specs),
+			"listeners":                             "CONTROLLER://" + self.ControllerAddr(),
+			"controller.listener.names":             "CONTROLLER",
+			"listener.security.protocol.map":        "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+			"log.dirs":                              logDir,
+			"num.io.threads":                        "2",
+			"num.network.threads":                   "2",
+			"background.threads":                    "2",
+			"controller.quorum.election.timeout.ms": "2000",
+			"controller.quorum.fetch.timeout.ms":    "4000",
+			"broker.session.timeout.ms":             "6000",
+			"broker.heartbeat.interval.ms":          "1000",
+		}
+		maps.Copy(props, o.KafkaConfig)
+		return renderProperties("server.properties for controller "+self.Name+", written by faultline", props)
+	}
 	rf := strconv.Itoa(min(3, brokers))
 	minISR := strconv.Itoa(min(2, brokers))
 	props := map[string]string{
-		"broker.id":                                strconv.Itoa(self.ID),
 		"listeners":                                "PLAINTEXT://" + self.ClientAddr(),
 		"advertised.listeners":                     "PLAINTEXT://" + self.ClientAddr(),
 		"log.dirs":                                 logDir,
-		"zookeeper.connect":                        zkConnectString(specs),
-		"zookeeper.session.timeout.ms":             strconv.FormatInt(o.KafkaZooKeeperSessionTimeout.Milliseconds(), 10),
-		"zookeeper.connection.timeout.ms":          strconv.FormatInt((30 * time.Second).Milliseconds(), 10),
 		"default.replication.factor":               rf,
 		"min.insync.replicas":                      minISR,
 		"offsets.topic.replication.factor":         rf,
@@ -148,6 +213,30 @@ func KafkaProperties(self NodeSpec, specs []NodeSpec, logDir string, o Options) 
 		"log.cleaner.threads":                      "1",
 		"log.cleaner.dedupe.buffer.size":           strconv.Itoa(2 << 20),
 		"delete.topic.enable":                      "true",
+	}
+	if o.KRaft() {
+		props["node.id"] = strconv.Itoa(self.KafkaNodeID())
+		props["process.roles"] = "broker"
+		props["listeners"] = "PLAINTEXT://" + self.ClientAddr()
+		if self.Controller {
+			props["process.roles"] = "broker,controller"
+			props["listeners"] = "PLAINTEXT://" + self.ClientAddr() + ",CONTROLLER://" + self.ControllerAddr()
+		}
+		props["controller.quorum.voters"] = quorumVoters(specs)
+		props["controller.listener.names"] = "CONTROLLER"
+		props["inter.broker.listener.name"] = "PLAINTEXT"
+		props["listener.security.protocol.map"] = "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+		// A broker that stops heartbeating is fenced in seconds, as a
+		// ZooKeeper-mode controller is replaced.
+		props["broker.session.timeout.ms"] = "6000"
+		props["broker.heartbeat.interval.ms"] = "1000"
+		props["controller.quorum.election.timeout.ms"] = "2000"
+		props["controller.quorum.fetch.timeout.ms"] = "4000"
+	} else {
+		props["broker.id"] = strconv.Itoa(self.ID)
+		props["zookeeper.connect"] = zkConnectString(specs)
+		props["zookeeper.session.timeout.ms"] = strconv.FormatInt(o.KafkaZooKeeperSessionTimeout.Milliseconds(), 10)
+		props["zookeeper.connection.timeout.ms"] = strconv.FormatInt((30 * time.Second).Milliseconds(), 10)
 	}
 	maps.Copy(props, o.KafkaConfig)
 	return renderProperties("server.properties for "+self.Name+", written by faultline", props)
@@ -168,8 +257,27 @@ log4j.logger.kafka.log.LogCleaner=WARN
 log4j.logger.state.change.logger=INFO
 `
 
+// Log4j2Properties is Log4jProperties for Kafka 4, which logs with log4j 2.
+const Log4j2Properties = `# written by faultline
+status = warn
+appender.stdout.type = Console
+appender.stdout.name = STDOUT
+appender.stdout.layout.type = PatternLayout
+appender.stdout.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRef.stdout.ref = STDOUT
+logger.request.name = kafka.request.logger
+logger.request.level = warn
+logger.cleaner.name = kafka.log.LogCleaner
+logger.cleaner.level = warn
+`
+
+// Log4j2 says whether a Kafka version logs with log4j 2 (4.0 and later).
+func Log4j2(kafkaVersion string) bool { return kafkaMajor(kafkaVersion) >= 4 }
+
 // JVMArgs is the java command line of a node: small heaps and few threads,
-// because six JVMs share two cores.
+// because six JVMs share two cores. log4jFile is a log4j 1 properties file,
+// or a log4j 2 one for Kafka 4 (see Log4j2).
 func JVMArgs(spec NodeSpec, heapMB int, classpath, configFile, log4jFile string) []string {
 	heap := fmt.Sprintf("%dm", heapMB)
 	args := []string{
@@ -181,20 +289,33 @@ func JVMArgs(spec NodeSpec, heapMB int, classpath, configFile, log4jFile string)
 		"-Djava.awt.headless=true",
 		"-Djava.net.preferIPv4Stack=true",
 		"-Dlog4j.configuration=file:" + log4jFile,
+		"-Dlog4j2.configurationFile=" + log4jFile,
 		"-cp", classpath,
 	}
 	switch spec.Role {
 	case RoleZooKeeper:
 		args = append(args, "-Dzookeeper.admin.enableServer=false", "org.apache.zookeeper.server.quorum.QuorumPeerMain", configFile)
-	case RoleKafka:
+	case RoleKafka, RoleController:
 		args = append(args, "kafka.Kafka", configFile)
 	}
 	return args
+}
+
+// StorageFormatArgs is the java command line that formats a KRaft node's
+// storage for the run's cluster id (kafka-storage format).
+func StorageFormatArgs(classpath, configFile, log4jFile, clusterID string) []string {
+	return []string{"-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData",
+		"-Dlog4j.configuration=file:" + log4jFile, "-Dlog4j2.configurationFile=" + log4jFile,
+		"-cp", classpath, "kafka.tools.StorageTool", "format", "-t", clusterID, "-c", configFile, "--ignore-formatted"}
 }
 
 // PlanNodes lists the nodes a cluster with options o will have, before it
 // exists: the same on every backend.
 func PlanNodes(o Options) []NodeSpec {
 	o = o.Defaults()
-	return planNodes(o.ZooKeeperNodes, o.KafkaNodes)
+	controllers := 0
+	if o.KRaft() && o.KafkaNodes > 0 {
+		controllers = o.Controllers
+	}
+	return planNodes(o.ZooKeeperNodes, o.KafkaNodes, controllers, o.KRaft() && o.Controllers == 0)
 }

@@ -18,6 +18,9 @@ const (
 	// DefaultKafkaVersion is the newest 3.9 release: the last line of Kafka
 	// with ZooKeeper mode.
 	DefaultKafkaVersion = "3.9.2"
+	// DefaultKRaftKafkaVersion is the newest Kafka release: KRaft mode's
+	// default.
+	DefaultKRaftKafkaVersion = "4.4.0"
 	// DefaultZooKeeperVersion is the ZooKeeper release Kafka 3.9 depends on.
 	DefaultZooKeeperVersion = "3.8.4"
 	// slf4jVersion and reload4jVersion give both servers a logging backend.
@@ -27,71 +30,78 @@ const (
 	scalaVersion = "2.13"
 )
 
-// Dist is a server distribution on disk: the jars both servers run from.
+// Dist is the servers' distributions on disk: the jars each kind of node
+// runs from. ZooKeeper nodes run ZooKeeper's own release, whatever Kafka's
+// is; brokers and controllers run Kafka's (with the ZooKeeper client Kafka
+// itself depends on, in ZooKeeper mode).
 type Dist struct {
-	// Dir holds the jars.
-	Dir string
-	// Classpath lists every jar, joined for java -cp.
-	Classpath string
-	// Versions of the servers in Dir.
+	// ZooKeeper and Kafka are java -cp classpaths.
+	ZooKeeper string
+	Kafka     string
+	// Versions of the servers.
 	Versions Versions
+}
+
+// Classpath is the classpath a node of role runs with.
+func (d Dist) Classpath(role Role) string {
+	if role == RoleZooKeeper {
+		return d.ZooKeeper
+	}
+	return d.Kafka
 }
 
 // completeMarker is written after a fetch finished, so a half-done fetch is redone.
 const completeMarker = ".complete"
 
-// FetchDist returns the distribution for the given versions, fetching it from
-// Maven Central with Maven into cacheDir when it is not there yet.
+// FetchDist returns the distributions for the given versions, fetching
+// each from Maven Central with Maven into cacheDir when it is not there yet.
 func FetchDist(ctx context.Context, cacheDir string, v Versions) (Dist, error) {
-	dir := filepath.Join(cacheDir, "dist", fmt.Sprintf("kafka-%s-zookeeper-%s", v.Kafka, v.ZooKeeper))
+	zk, err := fetchJars(ctx, filepath.Join(cacheDir, "dist", "zookeeper-"+v.ZooKeeper), "ZooKeeper "+v.ZooKeeper, zooKeeperPOM, v)
+	if err != nil {
+		return Dist{}, err
+	}
+	kafka, err := fetchJars(ctx, filepath.Join(cacheDir, "dist", "kafka-"+v.Kafka), "Kafka "+v.Kafka, kafkaPOM, v)
+	if err != nil {
+		return Dist{}, err
+	}
+	return Dist{ZooKeeper: zk, Kafka: kafka, Versions: v}, nil
+}
+
+// fetchJars returns the classpath of the jars in dir/lib, fetching them
+// with the pom first when dir is not complete.
+func fetchJars(ctx context.Context, dir, what string, pom *template.Template, v Versions) (string, error) {
 	lib := filepath.Join(dir, "lib")
 	if _, err := os.Stat(filepath.Join(dir, completeMarker)); err != nil {
-		if err := fetchWithMaven(ctx, dir, v); err != nil {
-			return Dist{}, err
+		if err := fetchWithMaven(ctx, dir, what, pom, v); err != nil {
+			return "", err
 		}
 	}
 	jars, err := filepath.Glob(filepath.Join(lib, "*.jar"))
 	if err != nil || len(jars) == 0 {
-		return Dist{}, fmt.Errorf("server distribution in %s has no jars: remove %s and run again to fetch it anew", lib, dir)
+		return "", fmt.Errorf("%s in %s has no jars: remove %s and run again to fetch it anew", what, lib, dir)
 	}
 	sort.Strings(jars)
-	return Dist{Dir: lib, Classpath: strings.Join(jars, string(os.PathListSeparator)), Versions: v}, nil
+	return strings.Join(jars, string(os.PathListSeparator)), nil
 }
 
-var pomTemplate = template.Must(template.New("pom").Parse(`<project xmlns="http://maven.apache.org/POM/4.0.0">
+// zooKeeperPOM fetches a ZooKeeper release with a log4j 1 (reload4j)
+// backend instead of logback.
+var zooKeeperPOM = template.Must(template.New("zookeeper").Parse(`<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>dev.faultline</groupId>
-  <artifactId>servers</artifactId>
+  <artifactId>zookeeper-server</artifactId>
   <version>1</version>
   <packaging>pom</packaging>
-  <dependencyManagement>
-    <dependencies>
-      <dependency>
-        <groupId>org.apache.zookeeper</groupId>
-        <artifactId>zookeeper</artifactId>
-        <version>{{.ZooKeeper}}</version>
-        <exclusions>
-          <exclusion><groupId>ch.qos.logback</groupId><artifactId>*</artifactId></exclusion>
-          <exclusion><groupId>log4j</groupId><artifactId>log4j</artifactId></exclusion>
-          <exclusion><groupId>org.slf4j</groupId><artifactId>slf4j-log4j12</artifactId></exclusion>
-        </exclusions>
-      </dependency>
-    </dependencies>
-  </dependencyManagement>
   <dependencies>
-    <dependency>
-      <groupId>org.apache.kafka</groupId>
-      <artifactId>kafka_{{.Scala}}</artifactId>
-      <version>{{.Kafka}}</version>
-    </dependency>
-    <dependency>
-      <groupId>org.apache.kafka</groupId>
-      <artifactId>kafka-tools</artifactId>
-      <version>{{.Kafka}}</version>
-    </dependency>
     <dependency>
       <groupId>org.apache.zookeeper</groupId>
       <artifactId>zookeeper</artifactId>
+      <version>{{.ZooKeeper}}</version>
+      <exclusions>
+        <exclusion><groupId>ch.qos.logback</groupId><artifactId>*</artifactId></exclusion>
+        <exclusion><groupId>log4j</groupId><artifactId>log4j</artifactId></exclusion>
+        <exclusion><groupId>org.slf4j</groupId><artifactId>slf4j-log4j12</artifactId></exclusion>
+      </exclusions>
     </dependency>
     <dependency>
       <groupId>org.slf4j</groupId>
@@ -107,22 +117,72 @@ var pomTemplate = template.Must(template.New("pom").Parse(`<project xmlns="http:
 </project>
 `))
 
-// renderPOM writes the Maven project whose dependencies are the servers.
-func renderPOM(v Versions) (string, error) {
+// kafkaPOM fetches a Kafka release and its tools, with the logging backend
+// its version expects: reload4j (log4j 1) before 4.0, log4j 2 from 4.0.
+var kafkaPOM = template.Must(template.New("kafka").Parse(`<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>dev.faultline</groupId>
+  <artifactId>kafka-server</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka_{{.Scala}}</artifactId>
+      <version>{{.Kafka}}</version>
+      <exclusions>
+        <exclusion><groupId>ch.qos.logback</groupId><artifactId>*</artifactId></exclusion>
+        <exclusion><groupId>org.slf4j</groupId><artifactId>slf4j-log4j12</artifactId></exclusion>
+      </exclusions>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka-tools</artifactId>
+      <version>{{.Kafka}}</version>
+    </dependency>
+{{- if .Log4j2}}
+    <dependency>
+      <groupId>org.apache.logging.log4j</groupId>
+      <artifactId>log4j-slf4j-impl</artifactId>
+      <version>{{.Log4j2Version}}</version>
+    </dependency>
+{{- else}}
+    <dependency>
+      <groupId>org.slf4j</groupId>
+      <artifactId>slf4j-reload4j</artifactId>
+      <version>{{.SLF4J}}</version>
+    </dependency>
+    <dependency>
+      <groupId>ch.qos.reload4j</groupId>
+      <artifactId>reload4j</artifactId>
+      <version>{{.Reload4j}}</version>
+    </dependency>
+{{- end}}
+  </dependencies>
+</project>
+`))
+
+// log4j2Version is the log4j-slf4j-impl release that binds Kafka 4's slf4j
+// logging to the log4j 2 it brings.
+const log4j2Version = "2.25.5"
+
+// renderPOM writes the Maven project whose dependencies are a server.
+func renderPOM(pom *template.Template, v Versions) (string, error) {
 	var b bytes.Buffer
-	err := pomTemplate.Execute(&b, map[string]string{
+	err := pom.Execute(&b, map[string]any{
 		"Kafka": v.Kafka, "ZooKeeper": v.ZooKeeper, "Scala": scalaVersion,
 		"SLF4J": slf4jVersion, "Reload4j": reload4jVersion,
+		"Log4j2": Log4j2(v.Kafka), "Log4j2Version": log4j2Version,
 	})
 	return b.String(), err
 }
 
-func fetchWithMaven(ctx context.Context, dir string, v Versions) error {
+func fetchWithMaven(ctx context.Context, dir, what string, pomT *template.Template, v Versions) error {
 	mvn, err := exec.LookPath("mvn")
 	if err != nil {
-		return fmt.Errorf("Kafka %s is not in %s and Maven (mvn) is not installed to fetch it: install maven (apt-get install maven)", v.Kafka, dir)
+		return fmt.Errorf("%s is not in %s and Maven (mvn) is not installed to fetch it: install maven (apt-get install maven)", what, dir)
 	}
-	pom, err := renderPOM(v)
+	pom, err := renderPOM(pomT, v)
 	if err != nil {
 		return fmt.Errorf("render pom: %w", err)
 	}
@@ -141,10 +201,10 @@ func fetchWithMaven(ctx context.Context, dir string, v Versions) error {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(ctx.Err(), context.Canceled) {
-			return fmt.Errorf("fetch Kafka %s and ZooKeeper %s: %w", v.Kafka, v.ZooKeeper, ctx.Err())
+			return fmt.Errorf("fetch %s: %w", what, ctx.Err())
 		}
-		return fmt.Errorf("fetch Kafka %s and ZooKeeper %s from Maven Central failed (%v): check the versions exist and Maven Central is reachable; Maven said: %s",
-			v.Kafka, v.ZooKeeper, err, lastLines(out.String(), 3))
+		return fmt.Errorf("fetch %s from Maven Central failed (%v): check the version exists and Maven Central is reachable; Maven said: %s",
+			what, err, lastLines(out.String(), 3))
 	}
 	return os.WriteFile(filepath.Join(dir, completeMarker), nil, 0o644)
 }

@@ -32,9 +32,19 @@ type Options struct {
 	// KafkaNodes is the number of brokers, 0 to 9 (0: none, a
 	// ZooKeeper-only cluster).
 	KafkaNodes int `json:"kafka_nodes"`
-	// KafkaVersion is the Apache Kafka release (a 3.x, the last line with
-	// ZooKeeper mode), fetched from Maven Central (default DefaultKafkaVersion).
+	// KafkaVersion is the Apache Kafka release, fetched from Maven Central
+	// (default DefaultKafkaVersion in ZooKeeper mode, DefaultKRaftKafkaVersion
+	// in KRaft mode).
 	KafkaVersion string `json:"kafka_version"`
+	// KafkaMode is zk (brokers keep their metadata in ZooKeeper, Kafka 2.x
+	// and 3.x) or kraft (a Raft quorum of controllers, Kafka 3.3 and later;
+	// 4.x has nothing else). Empty: kraft for 4.x, else zk (or kraft when
+	// only the mode is wanted: see Defaults).
+	KafkaMode string `json:"kafka_mode,omitempty"`
+	// Controllers is, in KRaft mode, the number of dedicated controller
+	// nodes ctrl1..ctrlN, 1 to 9; 0 makes every broker a controller too
+	// (combined mode).
+	Controllers int `json:"controllers,omitempty"`
 	// ZooKeeperVersion is the Apache ZooKeeper release (default
 	// DefaultZooKeeperVersion, the one Kafka depends on).
 	ZooKeeperVersion string `json:"zookeeper_version"`
@@ -76,11 +86,20 @@ func (o Options) Defaults() Options {
 	if o.Backend == "" {
 		o.Backend = DefaultBackend
 	}
-	if o.ZooKeeperNodes == 0 {
-		o.ZooKeeperNodes = 3
-	}
 	if o.KafkaVersion == "" {
 		o.KafkaVersion = DefaultKafkaVersion
+		if o.KafkaMode == ModeKRaft {
+			o.KafkaVersion = DefaultKRaftKafkaVersion
+		}
+	}
+	if o.KafkaMode == "" {
+		o.KafkaMode = ModeZooKeeper
+		if kafkaMajor(o.KafkaVersion) >= 4 {
+			o.KafkaMode = ModeKRaft
+		}
+	}
+	if o.ZooKeeperNodes == 0 && (o.KafkaMode != ModeKRaft || o.KafkaNodes == 0) {
+		o.ZooKeeperNodes = 3 // a KRaft cluster needs none
 	}
 	if o.ZooKeeperVersion == "" {
 		o.ZooKeeperVersion = DefaultZooKeeperVersion
@@ -109,12 +128,39 @@ func (o Options) Defaults() Options {
 	return o
 }
 
+// The Kafka modes.
+const (
+	ModeZooKeeper = "zk"
+	ModeKRaft     = "kraft"
+)
+
+// kafkaMajor is a version's major number, 0 when it has none.
+func kafkaMajor(v string) int {
+	major, _ := strconv.Atoi(strings.SplitN(v, ".", 2)[0])
+	return major
+}
+
+// kraftCapable says whether a Kafka version has production KRaft mode
+// (3.3 and later).
+func kraftCapable(v string) bool {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	major, _ := strconv.Atoi(parts[0])
+	minor, _ := strconv.Atoi(parts[1])
+	return major > 3 || (major == 3 && minor >= 3)
+}
+
+// KRaft says whether the cluster's Kafka runs in KRaft mode.
+func (o Options) KRaft() bool { return o.KafkaMode == ModeKRaft }
+
 var versionPattern = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+([.-][A-Za-z0-9.-]+)?$`)
 
 // Validate checks options after Defaults; its errors say how to fix them.
 func (o Options) Validate() error {
-	if o.ZooKeeperNodes < 1 || o.ZooKeeperNodes > MaxNodesPerRole {
-		return fmt.Errorf("--zk-nodes %d is out of range: choose 1 to %d", o.ZooKeeperNodes, MaxNodesPerRole)
+	if o.ZooKeeperNodes < 0 || o.ZooKeeperNodes > MaxNodesPerRole {
+		return fmt.Errorf("--zk-nodes %d is out of range: choose 1 to %d (0 only for a KRaft cluster)", o.ZooKeeperNodes, MaxNodesPerRole)
 	}
 	if o.KafkaNodes < 0 || o.KafkaNodes > MaxNodesPerRole {
 		return fmt.Errorf("--kafka-nodes %d is out of range: choose 0 (none) to %d", o.KafkaNodes, MaxNodesPerRole)
@@ -122,8 +168,29 @@ func (o Options) Validate() error {
 	if !versionPattern.MatchString(o.KafkaVersion) {
 		return fmt.Errorf("--kafka-version %q is not a version: give one like %s", o.KafkaVersion, DefaultKafkaVersion)
 	}
-	if major, _ := strconv.Atoi(strings.SplitN(o.KafkaVersion, ".", 2)[0]); major < 2 || major > 3 {
-		return fmt.Errorf("--kafka-version %s has no ZooKeeper mode: choose a 2.x or 3.x release such as %s", o.KafkaVersion, DefaultKafkaVersion)
+	switch o.KafkaMode {
+	case ModeZooKeeper:
+		if major := kafkaMajor(o.KafkaVersion); major < 2 || major > 3 {
+			return fmt.Errorf("--kafka-version %s has no ZooKeeper mode: give --kafka-mode kraft, or a 2.x or 3.x release such as %s", o.KafkaVersion, DefaultKafkaVersion)
+		}
+		if o.Controllers != 0 {
+			return fmt.Errorf("--controllers %d: ZooKeeper mode has no KRaft controllers (ZooKeeper keeps the metadata): drop it, or give --kafka-mode kraft", o.Controllers)
+		}
+		if o.KafkaNodes > 0 && o.ZooKeeperNodes == 0 {
+			return fmt.Errorf("brokers in ZooKeeper mode need ZooKeeper nodes: give --zk-nodes 1 or more, or --kafka-mode kraft")
+		}
+	case ModeKRaft:
+		if !kraftCapable(o.KafkaVersion) {
+			return fmt.Errorf("--kafka-version %s has no production KRaft mode: give 3.3 or later (such as %s), or --kafka-mode zk", o.KafkaVersion, DefaultKRaftKafkaVersion)
+		}
+		if o.Controllers < 0 || o.Controllers > MaxNodesPerRole {
+			return fmt.Errorf("--controllers %d is out of range: choose 1 to %d dedicated controllers, or 0 to make every broker a controller too", o.Controllers, MaxNodesPerRole)
+		}
+	default:
+		return fmt.Errorf("--kafka-mode %q is not a mode: choose zk or kraft", o.KafkaMode)
+	}
+	if o.ZooKeeperNodes+o.KafkaNodes+o.Controllers == 0 {
+		return fmt.Errorf("the cluster has no node: give --zk-nodes or --kafka-nodes")
 	}
 	if !versionPattern.MatchString(o.ZooKeeperVersion) {
 		return fmt.Errorf("--zookeeper-version %q is not a version: give one like %s", o.ZooKeeperVersion, DefaultZooKeeperVersion)

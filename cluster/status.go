@@ -24,23 +24,53 @@ type DialFunc func(ctx context.Context, network, address string) (net.Conn, erro
 type Status struct {
 	Run   string       `json:"run"`
 	Nodes []NodeStatus `json:"nodes"`
-	// Controller is the broker.id named by /controller, -1 when none is.
+	// Controller is the node.id (broker.id) of the active controller: the
+	// broker /controller names in ZooKeeper mode, the quorum's leader in
+	// KRaft mode; -1 when none is.
 	Controller int `json:"controller"`
+	// Quorum is the KRaft controller quorum, nil in ZooKeeper mode.
+	Quorum *Quorum `json:"quorum,omitempty"`
+}
+
+// Quorum is what a KRaft controller quorum says of itself (DescribeQuorum).
+type Quorum struct {
+	// LeaderID is the leader's node.id, -1 when none; LeaderEpoch its epoch.
+	LeaderID    int `json:"leader_id"`
+	LeaderEpoch int `json:"leader_epoch"`
+	// HighWatermark is the metadata log's high watermark.
+	HighWatermark int64 `json:"high_watermark"`
+	// Voters and Observers (brokers) with how far each is behind the
+	// leader's log end, in records.
+	Voters    []QuorumMember `json:"voters"`
+	Observers []QuorumMember `json:"observers,omitempty"`
+	// Error says why the quorum could not be asked.
+	Error string `json:"error,omitempty"`
+}
+
+// QuorumMember is one replica of the metadata log.
+type QuorumMember struct {
+	ID  int   `json:"id"`
+	Lag int64 `json:"lag"`
 }
 
 // NodeStatus describes one node.
 type NodeStatus struct {
-	Name       string `json:"name"`
-	Role       Role   `json:"role"`
+	Name string `json:"name"`
+	Role Role   `json:"role"`
+	// ID is the node's node.id for Kafka nodes, its myid for ZooKeeper.
+	ID         int    `json:"id"`
 	Addr       string `json:"addr"`
 	ClientAddr string `json:"client_addr"`
 	PID        int    `json:"pid,omitempty"`
 	// Process is running, paused (SIGSTOPped) or down.
 	Process string `json:"process"`
-	// Mode is a ZooKeeper node's answer to srvr: leader, follower,
-	// standalone, or empty when it does not serve.
+	// Mode is a ZooKeeper node's answer to srvr (leader, follower,
+	// standalone), or a KRaft controller's place in the quorum (leader,
+	// voter); empty when it does not serve.
 	Mode string `json:"mode,omitempty"`
-	// Registered says whether a broker is listed under /brokers/ids.
+	// Registered says whether a broker is registered: listed under
+	// /brokers/ids in ZooKeeper mode, registered and unfenced (in the
+	// metadata) in KRaft mode.
 	Registered bool `json:"registered,omitempty"`
 	// Listening says whether a broker accepts connections on its port.
 	Listening bool `json:"listening,omitempty"`
@@ -53,8 +83,11 @@ type NodeStatus struct {
 // Serving reports whether the node does its job now: a ZooKeeper node in
 // the quorum, or a registered broker.
 func (n NodeStatus) Serving() bool {
-	if n.Role == RoleZooKeeper {
+	switch n.Role {
+	case RoleZooKeeper:
 		return n.Mode == "leader" || n.Mode == "follower" || n.Mode == "standalone"
+	case RoleController:
+		return n.Listening && (n.Mode == "leader" || n.Mode == "voter")
 	}
 	return n.Registered && n.Listening
 }
@@ -80,6 +113,13 @@ func (s Status) Healthy() (bool, string) {
 	}
 	if zks > 1 && leaders != 1 {
 		return false, fmt.Sprintf("%d ZooKeeper leaders", leaders)
+	}
+	if s.Quorum != nil && s.Quorum.LeaderID < 0 {
+		why := "the KRaft quorum has no leader"
+		if s.Quorum.Error != "" {
+			why += " (" + s.Quorum.Error + ")"
+		}
+		return false, why
 	}
 	if s.Controller < 0 && len(s.Nodes) > zks {
 		return false, "no Kafka controller"
@@ -204,7 +244,7 @@ const (
 func QueryStatus(ctx context.Context, runID string, nodes []NodeProcess, dial DialFunc, zkConn *zk.Conn) Status {
 	st := Status{Run: runID, Controller: -1}
 	for _, n := range nodes {
-		ns := NodeStatus{Name: n.Name, Role: n.Role, Addr: n.Addr.String(), ClientAddr: n.ClientAddr(), Process: n.Process, PID: n.PID}
+		ns := NodeStatus{Name: n.Name, Role: n.Role, ID: n.KafkaNodeID(), Addr: n.Addr.String(), ClientAddr: n.ClientAddr(), Process: n.Process, PID: n.PID}
 		if ns.Process == "" {
 			ns.Process = ProcessDown
 		}
@@ -217,7 +257,7 @@ func QueryStatus(ctx context.Context, runID string, nodes []NodeProcess, dial Di
 			} else {
 				ns.Mode = mode
 			}
-		case n.Role == RoleKafka:
+		default:
 			// A broker registers before it accepts requests.
 			if err := probePort(ctx, dial, n.ClientAddr()); err != nil {
 				ns.Error = err.Error()
@@ -226,6 +266,10 @@ func QueryStatus(ctx context.Context, runID string, nodes []NodeProcess, dial Di
 			}
 		}
 		st.Nodes = append(st.Nodes, ns)
+	}
+	if kraft(nodes) {
+		queryKRaft(ctx, &st, nodes, dial)
+		return st
 	}
 	if zkConn == nil {
 		return st

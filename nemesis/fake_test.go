@@ -115,7 +115,10 @@ func (n *fakeNode) Role() cluster.Role { return n.role }
 func (n *fakeNode) ID() int            { return n.id }
 func (n *fakeNode) Addr() netip.Addr   { return n.addr }
 func (n *fakeNode) ClientAddr() string { return n.addr.String() + ":1" }
-func (n *fakeNode) LogFile() string    { return "" }
+func (n *fakeNode) Spec() cluster.NodeSpec {
+	return cluster.NodeSpec{Name: n.name, Role: n.role, ID: n.id, Addr: n.addr}
+}
+func (n *fakeNode) LogFile() string { return "" }
 func (n *fakeNode) Network() cluster.Network {
 	if n.c.noNet {
 		return nil

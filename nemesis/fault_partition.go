@@ -24,9 +24,14 @@ const (
 	// one still serves its sessions until it notices (ZOOKEEPER-1675).
 	ShapeZKLeaderOneWay  = "zk-leader-oneway"
 	ShapeKafkaController = "kafka-controller"
-	ShapeKafkaLeader     = "kafka-leader"
-	ShapeZKKafka         = "zk-kafka"
-	ShapeGrudge          = "grudge"
+	// ShapeKRaftLeader isolates the KRaft quorum's leader.
+	ShapeKRaftLeader = "kraft-leader"
+	// ShapeControllers cuts the KRaft controllers off from every other
+	// node: the brokers keep their clients but lose their metadata layer.
+	ShapeControllers = "controllers"
+	ShapeKafkaLeader = "kafka-leader"
+	ShapeZKKafka     = "zk-kafka"
+	ShapeGrudge      = "grudge"
 )
 
 // randomShapes are drawn from when no shape is given.
@@ -60,9 +65,20 @@ func (*partitionFault) Validate(o Options, nodes []NodeInfo) error {
 		if !has(cluster.RoleZooKeeper) {
 			return fmt.Errorf("--partition %s cuts off the ZooKeeper leader, and --nemesis-roles %s leaves ZooKeeper out: add zk", o.Partition, rolesText(o.Roles))
 		}
-	case ShapeKafkaController, ShapeKafkaLeader:
+	case ShapeKafkaLeader:
 		if !has(cluster.RoleKafka) {
 			return fmt.Errorf("--partition %s cuts off a broker, and the cluster has none among --nemesis-roles %s: add brokers (--kafka-nodes) and kafka to --nemesis-roles", o.Partition, rolesText(o.Roles))
+		}
+	case ShapeKafkaController, ShapeKRaftLeader:
+		if o.Partition == ShapeKRaftLeader && !kraft(nodes) {
+			return fmt.Errorf("--partition kraft-leader isolates the KRaft quorum's leader, and the cluster has no KRaft quorum: give --kafka-mode kraft, or --partition kafka-controller")
+		}
+		if !has(cluster.RoleKafka) && !has(cluster.RoleController) {
+			return fmt.Errorf("--partition %s isolates the active controller, and --nemesis-roles %s leaves Kafka and its controllers out: add kafka or controller", o.Partition, rolesText(o.Roles))
+		}
+	case ShapeControllers:
+		if !has(cluster.RoleController) || !has(cluster.RoleKafka) {
+			return fmt.Errorf("--partition controllers cuts dedicated KRaft controllers off from the brokers: it needs both among --nemesis-roles %s (and --kafka-mode kraft with --controllers 1 or more)", rolesText(o.Roles))
 		}
 	case ShapeZKKafka:
 		if !has(cluster.RoleZooKeeper) || !has(cluster.RoleKafka) {
@@ -70,7 +86,7 @@ func (*partitionFault) Validate(o Options, nodes []NodeInfo) error {
 		}
 	}
 	switch o.Partition {
-	case "", ShapeOne, ShapeHalves, ShapeMajoritiesRing, ShapeBridge, ShapeZKLeader, ShapeZKLeaderOneWay, ShapeKafkaController, ShapeKafkaLeader, ShapeZKKafka:
+	case "", ShapeOne, ShapeHalves, ShapeMajoritiesRing, ShapeBridge, ShapeZKLeader, ShapeZKLeaderOneWay, ShapeKafkaController, ShapeKRaftLeader, ShapeControllers, ShapeKafkaLeader, ShapeZKKafka:
 		if o.Grudge != "" {
 			return fmt.Errorf("--grudge and --partition %s contradict each other: give one of them", o.Partition)
 		}
@@ -79,7 +95,7 @@ func (*partitionFault) Validate(o Options, nodes []NodeInfo) error {
 			return fmt.Errorf("--grudge: %w", err)
 		}
 	default:
-		return fmt.Errorf("--partition %q is not a shape: choose one, halves, majorities-ring, bridge, zk-leader, zk-leader-oneway, kafka-controller, kafka-leader, zk-kafka, or give --grudge", o.Partition)
+		return fmt.Errorf("--partition %q is not a shape: choose one, halves, majorities-ring, bridge, zk-leader, zk-leader-oneway, kafka-controller, kraft-leader, controllers, kafka-leader, zk-kafka, or give --grudge", o.Partition)
 	}
 	return nil
 }
@@ -120,6 +136,16 @@ func drawGrudge(shape, spec string, nodes []NodeInfo, rng *rand.Rand) (Grudge, e
 			}
 		}
 		return Split([][]string{zks, brokers}), nil
+	case ShapeControllers:
+		var controllers, others []string
+		for _, n := range nodes {
+			if n.Role == cluster.RoleController {
+				controllers = append(controllers, n.Name)
+			} else {
+				others = append(others, n.Name)
+			}
+		}
+		return Split([][]string{controllers, others}), nil
 	case ShapeGrudge:
 		return ParseGrudge(spec, names)
 	}
@@ -156,7 +182,7 @@ func resolveGrudge(ctx context.Context, env *Env, shape string) (Grudge, error) 
 	switch shape {
 	case ShapeZKLeader, ShapeZKLeaderOneWay:
 		which = TargetZKLeader
-	case ShapeKafkaController:
+	case ShapeKafkaController, ShapeKRaftLeader:
 		which = TargetKafkaController
 	case ShapeKafkaLeader:
 		which = TargetKafkaLeader

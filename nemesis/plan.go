@@ -93,7 +93,8 @@ func kindList(faults []Fault) string {
 	return strings.Join(names, ", ")
 }
 
-// ParseRoles reads --nemesis-roles: zk, kafka, or both (zk,kafka).
+// ParseRoles reads --nemesis-roles: a comma list of zk, kafka, controller
+// (KRaft), or both (zk,kafka), all.
 func ParseRoles(s string) ([]cluster.Role, error) {
 	var roles []cluster.Role
 	for _, part := range strings.Split(s, ",") {
@@ -103,10 +104,14 @@ func ParseRoles(s string) ([]cluster.Role, error) {
 			add = []cluster.Role{cluster.RoleZooKeeper}
 		case "kafka":
 			add = []cluster.Role{cluster.RoleKafka}
+		case "controller", "controllers", "ctrl":
+			add = []cluster.Role{cluster.RoleController}
 		case "both":
 			add = []cluster.Role{cluster.RoleZooKeeper, cluster.RoleKafka}
+		case "all":
+			add = []cluster.Role{cluster.RoleZooKeeper, cluster.RoleKafka, cluster.RoleController}
 		default:
-			return nil, fmt.Errorf("--nemesis-roles %q: %q is not a role: give zk, kafka or both", s, part)
+			return nil, fmt.Errorf("--nemesis-roles %q: %q is not a role: give zk, kafka, controller, both (zk,kafka) or all", s, part)
 		}
 		for _, r := range add {
 			if !slices.Contains(roles, r) {
@@ -160,15 +165,23 @@ func FlagsUsed(kinds []Kind, faults []Fault) []string {
 type NodeInfo struct {
 	Name string
 	Role cluster.Role
+	// Controller says the node is a KRaft controller (dedicated, or a
+	// combined broker).
+	Controller bool
 }
 
 // Infos describes nodes for planning.
 func Infos(specs []cluster.NodeSpec) []NodeInfo {
 	infos := make([]NodeInfo, len(specs))
 	for i, s := range specs {
-		infos[i] = NodeInfo{Name: s.Name, Role: s.Role}
+		infos[i] = NodeInfo{Name: s.Name, Role: s.Role, Controller: s.IsController()}
 	}
 	return infos
+}
+
+// kraft says whether the nodes have a KRaft quorum.
+func kraft(nodes []NodeInfo) bool {
+	return slices.ContainsFunc(nodes, func(n NodeInfo) bool { return n.Controller })
 }
 
 func nodeNames(nodes []NodeInfo) []string {

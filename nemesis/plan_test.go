@@ -11,8 +11,8 @@ import (
 )
 
 var sixNodes = []NodeInfo{
-	{"zk1", cluster.RoleZooKeeper}, {"zk2", cluster.RoleZooKeeper}, {"zk3", cluster.RoleZooKeeper},
-	{"kafka1", cluster.RoleKafka}, {"kafka2", cluster.RoleKafka}, {"kafka3", cluster.RoleKafka},
+	{Name: "zk1", Role: cluster.RoleZooKeeper}, {Name: "zk2", Role: cluster.RoleZooKeeper}, {Name: "zk3", Role: cluster.RoleZooKeeper},
+	{Name: "kafka1", Role: cluster.RoleKafka}, {Name: "kafka2", Role: cluster.RoleKafka}, {Name: "kafka3", Role: cluster.RoleKafka},
 }
 
 func TestPlanIsSeeded(t *testing.T) {

@@ -20,17 +20,17 @@ const (
 	TargetZKLeader        = "zk-leader"
 	TargetKafkaController = "kafka-controller"
 	TargetKafkaLeader     = "kafka-leader"
+	// TargetKRaftLeader is the KRaft quorum's leader: the active
+	// controller, as kafka-controller is in KRaft mode.
+	TargetKRaftLeader = "kraft-leader"
 )
-
-// leaderTargets are resolved when a step runs: who leads then.
-var leaderTargets = []string{TargetZKLeader, TargetKafkaController, TargetKafkaLeader}
 
 // validateTargets checks --targets and --nemesis-roles: the faults that hit
 // nodes (kill, pause, packet) share them.
 func validateTargets(o Options, nodes []NodeInfo) error {
 	for _, r := range o.Roles {
-		if r != cluster.RoleZooKeeper && r != cluster.RoleKafka {
-			return fmt.Errorf("--nemesis-roles: %q is not a role: choose zk, kafka or both", r)
+		if r != cluster.RoleZooKeeper && r != cluster.RoleKafka && r != cluster.RoleController {
+			return fmt.Errorf("--nemesis-roles: %q is not a role: choose zk, kafka, controller, both or all", r)
 		}
 	}
 	eligibleNames := eligible(nodes, o.Roles)
@@ -43,15 +43,22 @@ func validateTargets(o Options, nodes []NodeInfo) error {
 		if !slices.Contains(o.Roles, cluster.RoleZooKeeper) {
 			return fmt.Errorf("--targets zk-leader hits a ZooKeeper node, but --nemesis-roles %s leaves ZooKeeper out: add zk to --nemesis-roles", rolesText(o.Roles))
 		}
-	case TargetKafkaController, TargetKafkaLeader:
+	case TargetKafkaLeader:
 		if !slices.Contains(o.Roles, cluster.RoleKafka) {
 			return fmt.Errorf("--targets %s hits a broker, but --nemesis-roles %s leaves Kafka out: add kafka to --nemesis-roles", o.Target, rolesText(o.Roles))
+		}
+	case TargetKafkaController, TargetKRaftLeader:
+		if o.Target == TargetKRaftLeader && !kraft(nodes) {
+			return fmt.Errorf("--targets kraft-leader hits the KRaft quorum's leader, and the cluster has no KRaft quorum: give --kafka-mode kraft, or --targets kafka-controller")
+		}
+		if !slices.Contains(o.Roles, cluster.RoleKafka) && !slices.Contains(o.Roles, cluster.RoleController) {
+			return fmt.Errorf("--targets %s hits the active controller, but --nemesis-roles %s leaves Kafka and its controllers out: add kafka or controller", o.Target, rolesText(o.Roles))
 		}
 	default:
 		names := nodeNames(nodes)
 		for _, n := range strings.Split(o.Target, ",") {
 			if !slices.Contains(names, n) {
-				return fmt.Errorf("--targets %q: no node %q: choose one, minority, majority, all, zk-leader, kafka-controller, kafka-leader, or node names among %s", o.Target, n, strings.Join(names, ","))
+				return fmt.Errorf("--targets %q: no node %q: choose one, minority, majority, all, zk-leader, kafka-controller, kraft-leader, kafka-leader, or node names among %s", o.Target, n, strings.Join(names, ","))
 			}
 			if !slices.Contains(eligibleNames, n) {
 				return fmt.Errorf("--targets %q names %s, whose role --nemesis-roles %s leaves out: name nodes of those roles, or widen --nemesis-roles", o.Target, n, rolesText(o.Roles))
@@ -110,7 +117,7 @@ func drawTargets(target string, names []string, rng *rand.Rand) []string {
 		n = len(names)/2 + 1
 	case TargetAll:
 		n = len(names)
-	case TargetZKLeader, TargetKafkaController, TargetKafkaLeader:
+	case TargetZKLeader, TargetKafkaController, TargetKafkaLeader, TargetKRaftLeader:
 		return nil
 	default:
 		return strings.Split(target, ",")
@@ -130,7 +137,7 @@ func drawTargetStep(kind Kind, o Options, nodes []NodeInfo, rng *rand.Rand) Step
 func resolveTargets(ctx context.Context, env *Env, s Step) ([]cluster.Node, error) {
 	var names []string
 	switch s.Target {
-	case TargetZKLeader, TargetKafkaController, TargetKafkaLeader:
+	case TargetZKLeader, TargetKafkaController, TargetKafkaLeader, TargetKRaftLeader:
 		n, err := leaderOf(ctx, env, s.Target)
 		if err != nil {
 			return nil, err
@@ -157,7 +164,7 @@ func leaderOf(ctx context.Context, env *Env, which string) (cluster.Node, error)
 	switch which {
 	case TargetZKLeader:
 		return env.Cluster.ZooKeeperLeader(ctx)
-	case TargetKafkaController:
+	case TargetKafkaController, TargetKRaftLeader:
 		return env.Cluster.KafkaController(ctx)
 	case TargetKafkaLeader:
 		if env.Topic == "" {

@@ -72,9 +72,10 @@ func Exec(ctx context.Context, runID, node string, argv []string, o cluster.Exec
 		if n.Name == node {
 			self = &st.Nodes[i]
 		}
-		if n.Role == cluster.RoleZooKeeper {
+		switch n.Role {
+		case cluster.RoleZooKeeper:
 			zks = append(zks, n.ClientAddr())
-		} else {
+		case cluster.RoleKafka:
 			brokers = append(brokers, n.ClientAddr())
 		}
 	}
@@ -114,7 +115,7 @@ func Exec(ctx context.Context, runID, node string, argv []string, o cluster.Exec
 		"FAULTLINE_CLIENT_ADDR="+self.ClientAddr(),
 		"FAULTLINE_ZK_CONNECT="+zkConnect,
 		"FAULTLINE_BOOTSTRAP="+bootstrap,
-		"FAULTLINE_CLASSPATH="+st.Classpath,
+		"FAULTLINE_CLASSPATH="+st.classpath(self.Role),
 	)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 	// The command is started from a thread inside the node's namespace;

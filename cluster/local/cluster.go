@@ -65,7 +65,13 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 		return nil, err
 	}
 	c := &localCluster{opts: o, lopts: lo, log: o.Logger.With("run", id), dist: dist}
-	c.state = &runState{ID: id, HarnessPID: os.Getpid(), Created: time.Now(), Dir: o.Dir, Classpath: dist.Classpath, Versions: dist.Versions}
+	c.state = &runState{ID: id, HarnessPID: os.Getpid(), Created: time.Now(), Dir: o.Dir,
+		ZooKeeperClasspath: dist.ZooKeeper, KafkaClasspath: dist.Kafka, Versions: dist.Versions}
+	if o.KRaft() {
+		if c.state.KRaftClusterID, err = newKRaftClusterID(); err != nil {
+			return nil, err
+		}
+	}
 	if st, err := readProcStat(os.Getpid()); err == nil {
 		c.state.HarnessStart = st.StartTime
 	}
@@ -106,15 +112,25 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 		}
 		c.nodes = append(c.nodes, n)
 	}
-	if err := writeTools(filepath.Join(c.state.Dir, "bin"), java, dist.Classpath); err != nil {
+	if err := writeTools(filepath.Join(c.state.Dir, "bin"), java, dist, o.KafkaVersion); err != nil {
 		return nil, err
 	}
+	if o.KRaft() {
+		if err := c.formatStorage(ctx, java); err != nil {
+			return nil, err
+		}
+	}
 	c.recordState()
-	// ZooKeeper first: brokers register there.
+	// ZooKeeper first: brokers in ZooKeeper mode register there.
 	if err := c.startRole(ctx, cluster.RoleZooKeeper); err != nil {
 		return nil, err
 	}
-	if err := c.waitFor(ctx, cluster.RoleZooKeeper); err != nil {
+	if len(c.ZooKeepers()) > 0 {
+		if err := c.waitFor(ctx, cluster.RoleZooKeeper); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.startRole(ctx, cluster.RoleController); err != nil {
 		return nil, err
 	}
 	if err := c.startRole(ctx, cluster.RoleKafka); err != nil {
@@ -159,18 +175,26 @@ func (c *localCluster) prepareNode(s cluster.NodeSpec, specs []cluster.NodeSpec,
 		if err := os.WriteFile(filepath.Join(n.dataDir, "myid"), fmt.Appendf(nil, "%d\n", s.ID), 0o644); err != nil {
 			return nil, fmt.Errorf("write myid of %s: %w", s.Name, err)
 		}
-	case cluster.RoleKafka:
+	case cluster.RoleKafka, cluster.RoleController:
 		n.configFile = filepath.Join(dir, "server.properties")
 		n.logFile = filepath.Join(dir, "server.log")
 		config, heap = cluster.KafkaProperties(s, specs, n.dataDir, c.opts), c.opts.KafkaHeapMB
+		if s.Role == cluster.RoleController {
+			heap = min(heap, 256) // the metadata log is small
+		}
 	}
 	if err := os.WriteFile(n.configFile, []byte(config), 0o644); err != nil {
 		return nil, fmt.Errorf("write config of %s: %w", s.Name, err)
 	}
-	if err := os.WriteFile(log4j, []byte(cluster.Log4jProperties), 0o644); err != nil {
+	logConfig := cluster.Log4jProperties
+	if s.Role != cluster.RoleZooKeeper && cluster.Log4j2(c.opts.KafkaVersion) {
+		logConfig = cluster.Log4j2Properties
+	}
+	n.log4jFile = log4j
+	if err := os.WriteFile(log4j, []byte(logConfig), 0o644); err != nil {
 		return nil, fmt.Errorf("write log4j config of %s: %w", s.Name, err)
 	}
-	n.args = cluster.JVMArgs(s, heap, c.dist.Classpath, n.configFile, log4j)
+	n.args = cluster.JVMArgs(s, heap, c.dist.Classpath(s.Role), n.configFile, log4j)
 	w, err := nsutil.StartWorker(c.net.nodes[s.Name])
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.Name, err)
@@ -243,6 +267,15 @@ func (c *localCluster) byRole(role cluster.Role) []cluster.Node {
 func (c *localCluster) ZooKeepers() []cluster.Node { return c.byRole(cluster.RoleZooKeeper) }
 func (c *localCluster) Brokers() []cluster.Node    { return c.byRole(cluster.RoleKafka) }
 
+// brokerAddrs lists the brokers' client addresses.
+func (c *localCluster) brokerAddrs() []string {
+	var addrs []string
+	for _, b := range c.Brokers() {
+		addrs = append(addrs, b.ClientAddr())
+	}
+	return addrs
+}
+
 func (c *localCluster) Dial(ctx context.Context, network, address string) (net.Conn, error) {
 	return c.net.dial(ctx, network, address)
 }
@@ -277,11 +310,20 @@ func (c *localCluster) nodeProcesses() []cluster.NodeProcess {
 }
 
 func (c *localCluster) Status(ctx context.Context) (cluster.Status, error) {
-	conn, err := c.zk()
+	conn, err := c.zkIfAny()
 	if err != nil {
 		return cluster.Status{}, err
 	}
 	return cluster.QueryStatus(ctx, c.state.ID, c.nodeProcesses(), c.Dial, conn), nil
+}
+
+// zkIfAny is the harness's ZooKeeper session when the cluster has
+// ZooKeeper nodes, else nil.
+func (c *localCluster) zkIfAny() (*zk.Conn, error) {
+	if len(c.ZooKeepers()) == 0 {
+		return nil, nil
+	}
+	return c.zk()
 }
 
 func (c *localCluster) ZooKeeperLeader(ctx context.Context) (cluster.Node, error) {
@@ -289,6 +331,14 @@ func (c *localCluster) ZooKeeperLeader(ctx context.Context) (cluster.Node, error
 }
 
 func (c *localCluster) KafkaController(ctx context.Context) (cluster.Node, error) {
+	if c.opts.KRaft() {
+		cl, err := cluster.KafkaAdmin(c.Dial, c.brokerAddrs())
+		if err != nil {
+			return nil, err
+		}
+		defer cl.Close()
+		return cluster.KRaftLeaderOf(ctx, cl, c.Nodes())
+	}
 	conn, err := c.zk()
 	if err != nil {
 		return nil, err
@@ -297,6 +347,14 @@ func (c *localCluster) KafkaController(ctx context.Context) (cluster.Node, error
 }
 
 func (c *localCluster) PartitionLeaders(ctx context.Context, topic string) (map[int32]cluster.Node, error) {
+	if c.opts.KRaft() {
+		cl, err := cluster.KafkaAdmin(c.Dial, c.brokerAddrs())
+		if err != nil {
+			return nil, err
+		}
+		defer cl.Close()
+		return cluster.PartitionLeadersFromMetadata(ctx, cl, c.Brokers(), topic)
+	}
 	conn, err := c.zk()
 	if err != nil {
 		return nil, err
@@ -311,7 +369,7 @@ func (c *localCluster) WaitHealthy(ctx context.Context) error {
 // waitFor polls until the nodes of role (every node when role is empty)
 // serve. A node whose process exits fails it at once.
 func (c *localCluster) waitFor(ctx context.Context, role cluster.Role) error {
-	conn, err := c.zk()
+	conn, err := c.zkIfAny()
 	if err != nil {
 		return err
 	}

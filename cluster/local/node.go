@@ -24,6 +24,7 @@ type localNode struct {
 	dataDir    string
 	logFile    string
 	configFile string
+	log4jFile  string
 	java       string
 	args       []string
 	worker     *nsutil.Worker
@@ -42,12 +43,13 @@ type process struct {
 	err   error         // how it exited, set before done closes
 }
 
-func (n *localNode) Name() string       { return n.spec.Name }
-func (n *localNode) Role() cluster.Role { return n.spec.Role }
-func (n *localNode) ID() int            { return n.spec.ID }
-func (n *localNode) Addr() netip.Addr   { return n.spec.Addr }
-func (n *localNode) ClientAddr() string { return n.spec.ClientAddr() }
-func (n *localNode) LogFile() string    { return n.logFile }
+func (n *localNode) Name() string           { return n.spec.Name }
+func (n *localNode) Role() cluster.Role     { return n.spec.Role }
+func (n *localNode) ID() int                { return n.spec.ID }
+func (n *localNode) Addr() netip.Addr       { return n.spec.Addr }
+func (n *localNode) ClientAddr() string     { return n.spec.ClientAddr() }
+func (n *localNode) Spec() cluster.NodeSpec { return n.spec }
+func (n *localNode) LogFile() string        { return n.logFile }
 
 // Network is the node's namespace, faulted with nftables and netem (or
 // the packet queue).

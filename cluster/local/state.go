@@ -20,17 +20,22 @@ const StateDir = "/run/faultline"
 // runState is what a run records about itself, so that another faultline
 // process can describe it, run commands in it, and remove what it left.
 type runState struct {
-	ID           string           `json:"id"`
-	HarnessPID   int              `json:"harness_pid"`
-	HarnessStart uint64           `json:"harness_start"`
-	Created      time.Time        `json:"created"`
-	Ready        bool             `json:"ready"`
-	Dir          string           `json:"dir"`
-	RemoveDir    bool             `json:"remove_dir"`
-	Classpath    string           `json:"classpath"`
-	Versions     cluster.Versions `json:"versions"`
-	Namespaces   []string         `json:"namespaces"`
-	Nodes        []nodeState      `json:"nodes"`
+	ID           string    `json:"id"`
+	HarnessPID   int       `json:"harness_pid"`
+	HarnessStart uint64    `json:"harness_start"`
+	Created      time.Time `json:"created"`
+	Ready        bool      `json:"ready"`
+	Dir          string    `json:"dir"`
+	RemoveDir    bool      `json:"remove_dir"`
+	// ZooKeeperClasspath and KafkaClasspath are the servers' jars.
+	ZooKeeperClasspath string `json:"zookeeper_classpath"`
+	KafkaClasspath     string `json:"kafka_classpath"`
+	// KRaftClusterID is the cluster id a KRaft cluster's storage is
+	// formatted with.
+	KRaftClusterID string           `json:"kraft_cluster_id,omitempty"`
+	Versions       cluster.Versions `json:"versions"`
+	Namespaces     []string         `json:"namespaces"`
+	Nodes          []nodeState      `json:"nodes"`
 }
 
 type nodeState struct {
@@ -144,4 +149,12 @@ func (n nodeState) process() cluster.NodeProcess {
 		}
 	}
 	return p
+}
+
+// classpath is the jars a node of role runs (and its tools use).
+func (s *runState) classpath(role cluster.Role) string {
+	if role == cluster.RoleZooKeeper {
+		return s.ZooKeeperClasspath
+	}
+	return s.KafkaClasspath
 }

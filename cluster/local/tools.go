@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/faultline/faultline/cluster"
 )
 
 // The command-line tools a run provides in <dir>/bin, for `cluster exec`:
@@ -15,6 +17,16 @@ var tools = map[string]string{
 	"kafka-topics":           "org.apache.kafka.tools.TopicCommand",
 	"kafka-console-producer": "kafka.tools.ConsoleProducer",
 	"kafka-console-consumer": "org.apache.kafka.tools.consumer.ConsoleConsumer",
+	"kafka-metadata-quorum":  "org.apache.kafka.tools.MetadataQuorumCommand",
+}
+
+// toolClass is a tool's class in a Kafka version: the console producer
+// moved to the tools module in 4.0.
+func toolClass(name, kafkaVersion string) string {
+	if name == "kafka-console-producer" && cluster.Log4j2(kafkaVersion) {
+		return "org.apache.kafka.tools.ConsoleProducer"
+	}
+	return tools[name]
 }
 
 // toolScript is a tool's shell wrapper. zkCli gets -server and the Kafka
@@ -28,25 +40,46 @@ func toolScript(name, class, java, classpath string) string {
 	default:
 		b.WriteString(`case " $* " in *" --bootstrap-server "*) ;; *) set -- --bootstrap-server "${FAULTLINE_BOOTSTRAP}" "$@" ;; esac` + "\n")
 	}
-	fmt.Fprintf(&b, "exec %q -Xmx256m -XX:TieredStopAtLevel=1 -Dlog4j.configuration=file:\"$(dirname \"$0\")/log4j.properties\" -cp %q %s \"$@\"\n",
+	fmt.Fprintf(&b, "exec %q -Xmx256m -XX:TieredStopAtLevel=1 -Dlog4j.configuration=file:\"$(dirname \"$0\")/log4j.properties\" -Dlog4j2.configurationFile=\"$(dirname \"$0\")/log4j2.properties\" -cp %q %s \"$@\"\n",
 		java, classpath, class)
 	return b.String()
 }
 
-func writeTools(dir, java, classpath string) error {
+// writeTools writes the tools' scripts into dir: zkCli runs ZooKeeper's
+// jars, the others Kafka's.
+func writeTools(dir, java string, dist cluster.Dist, kafkaVersion string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("make %s: %w", dir, err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "log4j.properties"), []byte(toolsLog4j), 0o644); err != nil {
 		return fmt.Errorf("write tools' log4j config: %w", err)
 	}
-	for name, class := range tools {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(toolScript(name, class, java, classpath)), 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "log4j2.properties"), []byte(toolsLog4j2), 0o644); err != nil {
+		return fmt.Errorf("write tools' log4j 2 config: %w", err)
+	}
+	for name := range tools {
+		classpath := dist.Kafka
+		if name == "zkCli" {
+			classpath = dist.ZooKeeper
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(toolScript(name, toolClass(name, kafkaVersion), java, classpath)), 0o755); err != nil {
 			return fmt.Errorf("write tool %s: %w", name, err)
 		}
 	}
 	return nil
 }
+
+// toolsLog4j2 is toolsLog4j for Kafka 4's tools, which log with log4j 2.
+const toolsLog4j2 = `# written by faultline
+status = error
+appender.stderr.type = Console
+appender.stderr.name = STDERR
+appender.stderr.target = SYSTEM_ERR
+appender.stderr.layout.type = PatternLayout
+appender.stderr.layout.pattern = %p %m (%c)%n
+rootLogger.level = warn
+rootLogger.appenderRef.stderr.ref = STDERR
+`
 
 // toolsLog4j keeps the tools quiet but for warnings, on standard error.
 const toolsLog4j = `# written by faultline

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -27,11 +28,28 @@ func newClusterCommand(g *globalFlags) *cobra.Command {
 	return c
 }
 
+// modeFlags settles the flags whose default depends on the Kafka mode:
+// KRaft needs no ZooKeeper (unless needZK, or --zk-nodes says so), and
+// ZooKeeper mode has no controllers (unless --controllers says so, which
+// Validate then refuses).
+func modeFlags(f *pflag.FlagSet, o *cluster.Options, needZK bool) {
+	mode := o.KafkaMode
+	if mode == "" {
+		mode = cluster.Options{KafkaVersion: o.KafkaVersion}.Defaults().KafkaMode
+	}
+	if mode == cluster.ModeKRaft && !f.Changed("zk-nodes") && !needZK {
+		o.ZooKeeperNodes = 0
+	}
+	if mode != cluster.ModeKRaft && !f.Changed("controllers") {
+		o.Controllers = 0
+	}
+}
+
 // checkClusterFlags rejects what Options.Defaults would otherwise fill in:
 // on the command line, a zero is the user's choice, not "unset". Each
 // error names its flag.
 func checkClusterFlags(o cluster.Options) error {
-	if o.ZooKeeperNodes < 1 || o.ZooKeeperNodes > cluster.MaxNodesPerRole {
+	if o.ZooKeeperNodes < 0 || o.ZooKeeperNodes > cluster.MaxNodesPerRole || (o.ZooKeeperNodes == 0 && o.KafkaMode != cluster.ModeKRaft && o.KafkaNodes+o.Controllers == 0) {
 		return fmt.Errorf("--zk-nodes %d is out of range: choose 1 to %d", o.ZooKeeperNodes, cluster.MaxNodesPerRole)
 	}
 	if o.KafkaNodes < 0 || o.KafkaNodes > cluster.MaxNodesPerRole {
@@ -58,8 +76,10 @@ func addVersionFlags(f *pflag.FlagSet, o *cluster.Options) {
 
 // addClusterFlags binds the flags that shape a cluster to o.
 func addClusterFlags(f *pflag.FlagSet, o *cluster.Options) {
-	f.IntVar(&o.ZooKeeperNodes, "zk-nodes", 3, fmt.Sprintf("ZooKeeper nodes, 1 to %d", cluster.MaxNodesPerRole))
+	f.IntVar(&o.ZooKeeperNodes, "zk-nodes", 3, fmt.Sprintf("ZooKeeper nodes, 1 to %d (default 3; none in KRaft mode unless the workload needs ZooKeeper)", cluster.MaxNodesPerRole))
 	f.IntVar(&o.KafkaNodes, "kafka-nodes", 3, fmt.Sprintf("Kafka brokers, 0 (none) to %d", cluster.MaxNodesPerRole))
+	f.StringVar(&o.KafkaMode, "kafka-mode", "", "zk (metadata in ZooKeeper: Kafka 2.x and 3.x) or kraft (a Raft quorum of controllers: 3.3 and later); default: kraft for 4.x, else zk")
+	f.IntVar(&o.Controllers, "controllers", 3, fmt.Sprintf("KRaft mode: dedicated controller nodes ctrl1.., 1 to %d; 0 makes every broker a controller too", cluster.MaxNodesPerRole))
 	addVersionFlags(f, o)
 	f.DurationVar(&o.StartTimeout, "start-timeout", 120*time.Second, "how long to wait for the cluster to become healthy")
 	f.IntVar(&o.ZooKeeperHeapMB, "zk-heap", 128, "heap of each ZooKeeper JVM, MiB")
@@ -107,6 +127,7 @@ Ctrl-C or SIGTERM tears everything down. While it runs, use
 			if o.BackendOptions, err = json.Marshal(bo); err != nil {
 				return err
 			}
+			modeFlags(cmd.Flags(), &o, false)
 			if err := checkClusterFlags(o); err != nil {
 				return err
 			}
@@ -172,15 +193,26 @@ Ctrl-C or SIGTERM tears everything down. While it runs, use
 func printStatus(w io.Writer, st cluster.Status) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tROLE\tADDRESS\tCLIENT\tPROCESS\tSTATE")
+	lag := map[int]int64{}
+	if st.Quorum != nil {
+		for _, v := range st.Quorum.Voters {
+			lag[v.ID] = v.Lag
+		}
+	}
 	for _, n := range st.Nodes {
 		state := n.Mode
-		if n.Role == cluster.RoleKafka {
+		switch n.Role {
+		case cluster.RoleKafka:
 			state = "unregistered"
 			if n.Registered {
 				state = "registered"
 			}
 			if n.Controller {
 				state += ", controller"
+			}
+		case cluster.RoleController:
+			if l, ok := lag[n.ID]; ok && state != "" {
+				state += fmt.Sprintf(", lag %d", l)
 			}
 		}
 		if state == "" {
@@ -192,16 +224,24 @@ func printStatus(w io.Writer, st cluster.Status) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Role, n.Addr, n.ClientAddr, n.Process, state)
 	}
 	tw.Flush()
-	brokers := 0
+	kafka := false
+	leader := ""
 	for _, n := range st.Nodes {
-		if n.Role == cluster.RoleKafka {
-			brokers++
+		if n.Role != cluster.RoleZooKeeper {
+			kafka = true
+			if n.ID == st.Controller {
+				leader = n.Name
+			}
 		}
 	}
 	switch {
-	case brokers == 0: // ZooKeeper alone: no controller to speak of
-	case st.Controller >= 0:
-		fmt.Fprintf(w, "controller: kafka%d\n", st.Controller)
+	case !kafka: // ZooKeeper alone: no controller to speak of
+	case st.Quorum != nil && leader != "":
+		fmt.Fprintf(w, "controller: %s (KRaft quorum leader, epoch %d, high watermark %d)\n", leader, st.Quorum.LeaderEpoch, st.Quorum.HighWatermark)
+	case st.Quorum != nil:
+		fmt.Fprintf(w, "controller: none (KRaft quorum: %s)\n", st.Quorum.Error)
+	case leader != "":
+		fmt.Fprintf(w, "controller: %s\n", leader)
 	default:
 		fmt.Fprintln(w, "controller: none")
 	}
@@ -348,7 +388,7 @@ func newClusterFetchCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Kafka %s and ZooKeeper %s are in %s\n", d.Versions.Kafka, d.Versions.ZooKeeper, d.Dir)
+			fmt.Fprintf(cmd.OutOrStdout(), "Kafka %s and ZooKeeper %s are in %s\n", d.Versions.Kafka, d.Versions.ZooKeeper, filepath.Join(o.CacheDir, "dist"))
 			return nil
 		},
 	}

@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/results"
 )
 
 func TestBadInputExitsThreeWithOneLine(t *testing.T) {
@@ -14,7 +18,10 @@ func TestBadInputExitsThreeWithOneLine(t *testing.T) {
 		{[]string{"cluster", "up", "--zk-nodes", "10"}, "--zk-nodes 10 is out of range"},
 		{[]string{"cluster", "up", "--kafka-nodes", "10"}, "--kafka-nodes 10 is out of range"},
 		{[]string{"cluster", "up", "--kafka-nodes", "-1"}, "--kafka-nodes -1 is out of range"},
-		{[]string{"cluster", "up", "--kafka-version", "4.0.0"}, "has no ZooKeeper mode"},
+		{[]string{"cluster", "up", "--kafka-version", "4.0.0", "--kafka-mode", "zk"}, "has no ZooKeeper mode"},
+		{[]string{"cluster", "up", "--kafka-version", "3.2.3", "--kafka-mode", "kraft"}, "has no production KRaft mode"},
+		{[]string{"cluster", "up", "--kafka-mode", "raft"}, "--kafka-mode \"raft\" is not a mode"},
+		{[]string{"cluster", "up", "--controllers", "2"}, "ZooKeeper mode has no KRaft controllers"},
 		{[]string{"cluster", "up", "--kafka-version", "latest"}, "is not a version"},
 		{[]string{"cluster", "up", "--zk-nodes", "three"}, "invalid argument"},
 		{[]string{"cluster", "up", "--no-such-flag"}, "unknown flag"},
@@ -68,6 +75,10 @@ func TestBadInputExitsThreeWithOneLine(t *testing.T) {
 		{[]string{"check"}, "takes one run directory or history file, got 0"},
 		{[]string{"cluster", "down", "a", "b"}, "takes at most one run id"},
 	}
+	// Should a case pass validation, it must fail at the preflight (no java,
+	// no mvn) instead of starting servers: unit tests start nothing.
+	t.Setenv("PATH", t.TempDir())
+	t.Setenv("JAVA_HOME", "")
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var out, errOut bytes.Buffer
@@ -98,5 +109,40 @@ func TestHelpExitsZero(t *testing.T) {
 		if !strings.Contains(out.String(), "Usage:") {
 			t.Errorf("%v: no usage in %q", args, out.String())
 		}
+	}
+}
+
+// TestMatrixTable: combinations are every version and mode given, a
+// combination that cannot be is skipped with its reason, and the exit
+// code is the worst row's.
+func TestMatrixTable(t *testing.T) {
+	combos := combinations([]string{"3.9.2", "4.4.0"}, []string{"zk", "kraft"}, []string{""})
+	if len(combos) != 4 || combos[1].String() != "kafka 3.9.2, kraft" {
+		t.Fatalf("combinations %v", combos)
+	}
+	if got := splitList(" 3.9.2, ,4.4.0,3.9.2", true); strings.Join(got, "|") != "3.9.2|4.4.0" {
+		t.Errorf("splitList = %q", got)
+	}
+	if got := splitList("3.9.2", false); len(got) != 1 || got[0] != "" {
+		t.Errorf("an unset flag is one default entry, got %q", got)
+	}
+	rows := []matrixRow{
+		{combo: combos[0], report: results.Report{Valid: checker.Valid}},
+		{combo: combos[2], skipped: "--kafka-version 4.4.0 has no ZooKeeper mode"},
+		{combo: combos[3], report: results.Report{Valid: checker.Unknown}},
+	}
+	var b strings.Builder
+	printMatrix(&b, rows)
+	for _, want := range []string{"kafka 3.9.2, zk", "VALID", "skipped", "has no ZooKeeper mode", "UNKNOWN"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+	if err := matrixExit(rows); err == nil || err.(*exitError).code != exitUnknown {
+		t.Errorf("exit %v, want unknown", err)
+	}
+	rows = append(rows, matrixRow{combo: combos[1], report: results.Report{Valid: checker.Invalid}}, matrixRow{combo: combos[1], err: errors.New("no java")})
+	if err := matrixExit(rows); err == nil || err.(*exitError).code != exitInvalid {
+		t.Errorf("exit %v, want invalid, the worst", err)
 	}
 }

@@ -72,8 +72,7 @@ type testFlags struct {
 }
 
 func newTestCommand(g *globalFlags) *cobra.Command {
-	tf := &testFlags{wopts: map[string]workloads.Options{}, bopts: map[string]cluster.BackendOptions{},
-		wflags: ownedFlags{owner: map[string]string{}}, bflags: ownedFlags{owner: map[string]string{}}}
+	var tf *testFlags
 	cmd := &cobra.Command{
 		Use:   "test",
 		Short: "Run a test: bring a cluster up, drive a workload, record the history, check it, store the run",
@@ -117,7 +116,15 @@ func newTestCommand(g *globalFlags) *cobra.Command {
 			return nil
 		},
 	}
-	f := cmd.Flags()
+	tf = bindTestFlags(cmd.Flags())
+	return cmd
+}
+
+// bindTestFlags binds the flags of a test (the command's own, each
+// workload's, each backend's) to a testFlags.
+func bindTestFlags(f *pflag.FlagSet) *testFlags {
+	tf := &testFlags{wopts: map[string]workloads.Options{}, bopts: map[string]cluster.BackendOptions{},
+		wflags: ownedFlags{owner: map[string]string{}}, bflags: ownedFlags{owner: map[string]string{}}}
 	s := &tf.spec
 	f.StringVar(&s.Workload, "workload", runner.DefaultWorkload, "the workload: "+workloadNames())
 	f.StringVar(&s.Name, "name", "", "the test's name in the store (default: the workload's)")
@@ -138,9 +145,9 @@ func newTestCommand(g *globalFlags) *cobra.Command {
 	}
 	f.StringVar(&tf.nemesis, "nemesis", "none", "faults: a comma list of "+faultNames()+"; or none, all")
 	f.DurationVar(&s.Nemesis.Interval, "nemesis-interval", 10*time.Second, "time from a fault's start to its stop, and again to the next")
-	f.StringVar(&s.Nemesis.Partition, "partition", "", "partition shape: one, halves, majorities-ring, bridge, zk-leader, zk-leader-oneway (the leader's packets to the other ZooKeeper nodes dropped), kafka-controller, kafka-leader, zk-kafka (default: one of the first four, drawn each time)")
+	f.StringVar(&s.Nemesis.Partition, "partition", "", "partition shape: one, halves, majorities-ring, bridge, zk-leader, zk-leader-oneway (the leader's packets to the other ZooKeeper nodes dropped), kafka-controller, kraft-leader (the KRaft quorum's leader), controllers (KRaft controllers cut from the rest), kafka-leader, zk-kafka (default: one of the first four, drawn each time)")
 	f.StringVar(&s.Nemesis.Grudge, "grudge", "", "an explicit partition, e.g. 'zk1,kafka1|zk2,zk3,kafka2,kafka3': each side sees only itself")
-	f.StringVar(&s.Nemesis.Target, "targets", "one", "what kill, pause and packet faults hit: one, minority, majority, all, zk-leader, kafka-controller, kafka-leader, or node names")
+	f.StringVar(&s.Nemesis.Target, "targets", "one", "what kill, pause and packet faults hit: one, minority, majority, all, zk-leader, kafka-controller, kraft-leader, kafka-leader, or node names")
 	f.StringVar(&tf.roles, "nemesis-roles", "", "the roles faults aim at: zk, kafka or both (default: the roles the workload exercises; zk for zk-register)")
 	f.StringVar(&tf.packet, "packet", "delay", "packet behaviours: a comma list of delay, loss, duplicate, reorder, corrupt (delay 50ms±10ms, 20% for the others)")
 	addClusterFlags(f, &s.Cluster)
@@ -151,7 +158,7 @@ func newTestCommand(g *globalFlags) *cobra.Command {
 		tf.bopts[b.Name()] = o
 		tf.bflags.add(f, b.Name(), o.Flags)
 	}
-	return cmd
+	return tf
 }
 
 // toSpec turns the parsed flags into a validated spec. Values are checked
@@ -194,6 +201,7 @@ func (tf *testFlags) toSpec(f *pflag.FlagSet) error {
 	if s.Cluster.BackendOptions, err = json.Marshal(bo); err != nil {
 		return err
 	}
+	modeFlags(f, &s.Cluster, slices.Contains(def.Roles, cluster.RoleZooKeeper) && !slices.Contains(def.Roles, cluster.RoleController))
 	if err := checkClusterFlags(s.Cluster); err != nil {
 		return err
 	}

@@ -30,8 +30,8 @@ messages.`,
 	New: func(env workloads.Env, o workloads.Options) (workloads.Workload, error) {
 		return New(env.Cluster, *o.(*Options), env.Seed, env.Concurrency, env.Log)
 	},
-	// Brokers, and ZooKeeper: their metadata layer.
-	Roles:      []cluster.Role{cluster.RoleKafka, cluster.RoleZooKeeper},
+	// Brokers, and their metadata layer: ZooKeeper, or KRaft controllers.
+	Roles:      []cluster.Role{cluster.RoleKafka, cluster.RoleZooKeeper, cluster.RoleController},
 	KafkaNodes: 3,
 	LegacyKey:  "kafka_queue",
 }
