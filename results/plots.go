@@ -29,15 +29,8 @@ func writeUnseenPlot(dir string, points []checker.UnseenPoint, windows []checker
 		top = max(top, xys[i].Y)
 	}
 	top *= 1.05
-	for _, w := range windows {
-		x0, x1 := seconds(w.Start), seconds(w.Stop)
-		shade, err := plotter.NewPolygon(plotter.XYs{{X: x0, Y: 0}, {X: x1, Y: 0}, {X: x1, Y: top}, {X: x0, Y: top}})
-		if err != nil {
-			return "", err
-		}
-		shade.Color = color.RGBA{R: 255, G: 200, B: 200, A: 255}
-		shade.LineStyle.Width = 0
-		p.Add(shade)
+	if err := shadeWindows(p, windows, 0, top); err != nil {
+		return "", err
 	}
 	if len(xys) > 0 {
 		line, err := plotter.NewLine(xys)
@@ -49,6 +42,7 @@ func writeUnseenPlot(dir string, points []checker.UnseenPoint, windows []checker
 		p.Add(line)
 	}
 	p.Y.Min, p.Y.Max = 0, top
+	p.X.Min = 0
 	p.Y.Tick.Marker = wholeTicks{}
 	if err := p.Save(10*vg.Inch, 4*vg.Inch, filepath.Join(dir, UnseenPlotFile)); err != nil {
 		return "", fmt.Errorf("write %s: %w", UnseenPlotFile, err)
