@@ -21,6 +21,12 @@ type Report struct {
 	// Valid is the verdict: the checks' (faults included), unknown where
 	// the end of the test did not go as planned.
 	Valid checker.Validity `json:"valid"`
+	// AnomalyCounts and FindingCounts total the anomalies per kind of the
+	// checks that are part of the verdict, and of the findings: the
+	// figures a listing of many runs shows, near the file's head so that
+	// it reads no further (WriteFiles fills them in).
+	AnomalyCounts map[string]int `json:"anomaly_counts,omitempty"`
+	FindingCounts map[string]int `json:"finding_counts,omitempty"`
 	// Ops counts the history's client calls.
 	Ops OpStats `json:"ops"`
 	// Checks is every checker's result, composed.
@@ -31,6 +37,38 @@ type Report struct {
 	// Notes say why the verdict is what it is when the checks alone do
 	// not (the end of the test did not go as planned).
 	Notes []string `json:"notes,omitempty"`
+	// Files are the run's own files WriteFiles wrote (report.html,
+	// junit.xml, the pictures), relative to the run's directory; each
+	// check's files are in its result.
+	Files []string `json:"files,omitempty"`
+}
+
+// tally totals the leaves' anomaly counts into AnomalyCounts and
+// FindingCounts.
+func (r *Report) tally() {
+	r.AnomalyCounts, r.FindingCounts = nil, nil
+	for _, lr := range r.Checks.Leaves() {
+		dst := &r.AnomalyCounts
+		if lr.Advisory != "" {
+			dst = &r.FindingCounts
+		}
+		for k := range lr.AnomalyCounts {
+			if n := kindCount(lr, k); n > 0 {
+				if *dst == nil {
+					*dst = map[string]int{}
+				}
+				(*dst)[k] += n
+			}
+		}
+		if len(lr.AnomalyCounts) == 0 {
+			for _, a := range lr.Anomalies {
+				if *dst == nil {
+					*dst = map[string]int{}
+				}
+				(*dst)[a.Kind]++
+			}
+		}
+	}
 }
 
 // OpStats count client calls (invocation and completion; nemesis ops left
