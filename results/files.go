@@ -10,22 +10,59 @@ import (
 )
 
 // WriteFiles writes into dir every file a person reads of a report: the
-// checkers' artifacts (porcupine's visualizations), the plots, and
-// results.json. It records in each checker's result the files written
-// for it. A file that cannot be drawn is noted in that result; an error
-// means results.json could not be written.
-func WriteFiles(dir string, r *Report) error {
+// checkers' artifacts (porcupine's visualizations), the plots, the
+// pictures drawn from the history, results.json, report.html and
+// junit.xml. It records in each checker's result the files written for
+// it, and the run's own in r.Files. A file that cannot be drawn is noted
+// in that result (or the report); an error means results.json, the
+// report or junit.xml could not be written.
+//
+// The history and test.json are read from dir, unless From says where
+// the run is (`faultline check --out` writes elsewhere).
+func WriteFiles(dir string, r *Report, opts ...WriteOption) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("make %s: %w (give a directory faultline can write)", dir, err)
 	}
+	src := source{runDir: dir, history: filepath.Join(dir, HistoryFile)}
+	for _, o := range opts {
+		o(&src)
+	}
 	eachFile(r, dir, true)
+	r.tally()
+	r.Files = nil
+	info, infoErr := ReadRunInfo(src.runDir)
+	if err := WriteJUnit(filepath.Join(dir, JUnitFile), JUnitRun(*r, src.runDir, info)); err != nil {
+		return err
+	}
+	if err := writeReport(dir, r, src, info, infoErr); err != nil {
+		return err
+	}
+	r.Files = append(r.Files, ReportFile, JUnitFile)
 	return WriteJSON(filepath.Join(dir, ResultsFile), r)
+}
+
+// WriteOption says where a report's run is.
+type WriteOption func(*source)
+
+// From says that the run whose report WriteFiles writes is in runDir
+// (its test.json, log and nodes' folders), with its history at
+// historyPath.
+func From(runDir, historyPath string) WriteOption {
+	return func(s *source) { s.runDir, s.history = runDir, historyPath }
 }
 
 // AttachFiles records in a report the files WriteFiles wrote for it into
 // dir earlier (when a run is checked again without writing), so the
 // summary points at them as the run's did.
-func AttachFiles(dir string, r *Report) { eachFile(r, dir, false) }
+func AttachFiles(dir string, r *Report) {
+	eachFile(r, dir, false)
+	r.Files = nil
+	for _, f := range []string{LatencyPlotFile, ThroughputPlotFile, ReportFile, JUnitFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			r.Files = append(r.Files, f)
+		}
+	}
+}
 
 // eachFile names the files of a report's results, in a fixed order, and
 // writes them, or keeps the names of those already in dir.

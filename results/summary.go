@@ -33,6 +33,9 @@ func PrintSummary(w io.Writer, r Report, runDir string) {
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "note: "+n)
 	}
+	if slices.Contains(r.Files, ReportFile) {
+		fmt.Fprintf(w, "report: %s\n", ReportFile)
+	}
 	if glance := glanceLine(r.Checks); glance != "" {
 		fmt.Fprintln(w, glance)
 	}
