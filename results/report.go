@@ -25,8 +25,8 @@ type Report struct {
 	// checks that are part of the verdict, and of the findings: the
 	// figures a listing of many runs shows, near the file's head so that
 	// it reads no further (WriteFiles fills them in).
-	AnomalyCounts map[string]int `json:"anomaly_counts,omitempty"`
-	FindingCounts map[string]int `json:"finding_counts,omitempty"`
+	AnomalyCounts map[string]int `json:"anomaly_counts"`
+	FindingCounts map[string]int `json:"finding_counts"`
 	// Ops counts the history's client calls.
 	Ops OpStats `json:"ops"`
 	// Checks is every checker's result, composed.
@@ -46,7 +46,7 @@ type Report struct {
 // tally totals the leaves' anomaly counts into AnomalyCounts and
 // FindingCounts.
 func (r *Report) tally() {
-	r.AnomalyCounts, r.FindingCounts = nil, nil
+	r.AnomalyCounts, r.FindingCounts = map[string]int{}, map[string]int{}
 	for _, lr := range r.Checks.Leaves() {
 		dst := &r.AnomalyCounts
 		if lr.Advisory != "" {
@@ -54,17 +54,11 @@ func (r *Report) tally() {
 		}
 		for k := range lr.AnomalyCounts {
 			if n := kindCount(lr, k); n > 0 {
-				if *dst == nil {
-					*dst = map[string]int{}
-				}
 				(*dst)[k] += n
 			}
 		}
 		if len(lr.AnomalyCounts) == 0 {
 			for _, a := range lr.Anomalies {
-				if *dst == nil {
-					*dst = map[string]int{}
-				}
 				(*dst)[a.Kind]++
 			}
 		}
