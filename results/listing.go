@@ -34,9 +34,9 @@ type RunEntry struct {
 	Path  string `json:"path"`
 	// Verdict is valid, invalid, unknown or none; Why says why a run has
 	// none, or what could not be read.
-	Verdict  string `json:"verdict"`
-	Why      string `json:"why,omitempty"`
-	Workload string `json:"workload,omitempty"`
+	Verdict  string    `json:"verdict"`
+	Why      string    `json:"why,omitempty"`
+	Workload string    `json:"workload,omitempty"`
 	Start    time.Time `json:"start"`
 	// Duration is from the run's start to its results.json (the whole
 	// run: cluster, workload, final reads and check), or to its last
