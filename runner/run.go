@@ -82,9 +82,11 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 		return out, fmt.Errorf("create %s: %w", results.LogFile, err)
 	}
 	defer logFile.Close()
+	term := newTerminalLog(spec.Logger.Handler()) // client libraries: a line per problem per fault window
+	defer term.flush()
 	log := slog.New(slog.NewMultiHandler(
 		slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelDebug}),
-		spec.Logger.Handler(),
+		term,
 	)).With("test", spec.Name)
 	rec := Record{Spec: spec, Start: start, Dir: dir, Schedule: steps}
 	if err := rec.write(); err != nil {
@@ -112,6 +114,7 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 		log.Warn("could not point store/latest at the run", "err", err)
 	}
 	rec.Versions, rec.ClusterRun = c.Versions(), c.ID()
+	term.learnNodes(c.Nodes())
 	if err := rec.write(); err != nil {
 		log.Warn("could not record the server versions", "err", err)
 	}

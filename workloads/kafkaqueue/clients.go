@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/faultline/faultline/history"
@@ -16,13 +18,15 @@ import (
 // harness's log.
 func (w *Workload) commonOpts() []kgo.Opt {
 	var seeds []string
+	names := map[string]string{}
 	for _, b := range w.c.Brokers() {
 		seeds = append(seeds, b.ClientAddr())
+		names[b.ClientAddr()], names[strconv.Itoa(b.ID())] = b.Name(), b.Name()
 	}
 	return []kgo.Opt{
 		kgo.SeedBrokers(seeds...),
 		kgo.Dialer(w.c.Dial),
-		kgo.WithLogger(kgoLogger{w.log}),
+		kgo.WithLogger(kgoLogger{w.log, names}),
 		kgo.MetadataMinAge(250 * time.Millisecond),
 		kgo.MetadataMaxAge(5 * time.Second),
 		kgo.RetryBackoffFn(func(int) time.Duration { return 100 * time.Millisecond }),
@@ -55,8 +59,14 @@ func (w *Workload) producerOpts() []kgo.Opt {
 	return opts
 }
 
-// kgoLogger sends franz-go's warnings and errors to the harness's log.
-type kgoLogger struct{ log *slog.Logger }
+// kgoLogger sends franz-go's warnings and errors to the harness's log,
+// marked as a client library's ("client": "kafka") and naming the broker
+// ("node") where franz-go says which: the run's log keeps each, the
+// terminal counts them (see runner's terminal log).
+type kgoLogger struct {
+	log   *slog.Logger
+	names map[string]string // broker id or address → node name
+}
 
 func (l kgoLogger) Level() kgo.LogLevel { return kgo.LogLevelWarn }
 
@@ -65,7 +75,16 @@ func (l kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
 	if level == kgo.LogLevelError {
 		lvl = slog.LevelError
 	}
-	l.log.Log(context.Background(), lvl, "kafka client: "+msg, keyvals...)
+	args := append([]any{"client", "kafka"}, keyvals...)
+	for i := 0; i+1 < len(keyvals); i += 2 {
+		if k, _ := keyvals[i].(string); k == "broker" || k == "addr" {
+			if name, ok := l.names[fmt.Sprint(keyvals[i+1])]; ok {
+				args = append(args, "node", name)
+				break
+			}
+		}
+	}
+	l.log.Log(context.Background(), lvl, "kafka client: "+msg, args...)
 }
 
 // producer sends one record per op, to the op's partition. A process sends
