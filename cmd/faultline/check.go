@@ -19,6 +19,7 @@ func newCheckCommand() *cobra.Command {
 	var workload, outDir, consistency string
 	var timeout time.Duration
 	var maxLine int
+	var junit junitOut
 	cmd := &cobra.Command{
 		Use:   "check DIR|FILE",
 		Short: "Check a stored history again: no cluster, no root, no network",
@@ -34,7 +35,12 @@ or a run whose test.json is damaged).`,
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			defer func() {
+				if jerr := junit.write("check", err); jerr != nil && err == nil {
+					err = jerr
+				}
+			}()
 			if timeout <= 0 {
 				return fmt.Errorf("--check-timeout %s is not a timeout: give a positive duration such as 5m", timeout)
 			}
@@ -78,7 +84,7 @@ or a run whose test.json is damaged).`,
 				return fmt.Errorf("check %s: %s (the history format is in docs/history.md)", path, msg)
 			}
 			if outDir != "" {
-				if err := results.WriteFiles(outDir, &rep); err != nil {
+				if err := results.WriteFiles(outDir, &rep, results.From(dir, path)); err != nil {
 					return err
 				}
 			} else {
@@ -88,6 +94,7 @@ or a run whose test.json is damaged).`,
 			if rec.Dir != "" {
 				shown = rec.Dir
 			}
+			junit.run(rep, dir)
 			results.PrintSummary(cmd.OutOrStdout(), rep, shown)
 			return verdictExit(rep.Valid)
 		},
@@ -96,6 +103,7 @@ or a run whose test.json is damaged).`,
 	cmd.Flags().IntVar(&maxLine, "max-line", history.DefaultMaxLine, "the longest history line to read, in bytes (a longer one is an error)")
 	cmd.Flags().DurationVar(&timeout, "check-timeout", 5*time.Minute, "how long the checkers may take before the verdict is unknown")
 	cmd.Flags().StringVar(&outDir, "out", "", "write results.json, visualizations and plots into this directory (made if missing)")
+	junit.flag(cmd.Flags())
 	cmd.Flags().StringVar(&consistency, "consistency", "", "zk-register: judge the reads as linearizable or sequential, whatever the run asked for")
 	return cmd
 }

@@ -1,13 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -73,13 +72,20 @@ type testFlags struct {
 
 func newTestCommand(g *globalFlags) *cobra.Command {
 	var tf *testFlags
+	var junit junitOut
 	cmd := &cobra.Command{
 		Use:   "test",
 		Short: "Run a test: bring a cluster up, drive a workload, record the history, check it, store the run",
 		Long:  testHelp(),
 		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := g.logger(cmd.ErrOrStderr())
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			defer func() {
+				if jerr := junit.write(cmp.Or(tf.spec.Name, tf.spec.Workload), err); jerr != nil && err == nil {
+					err = jerr
+				}
+			}()
+			term := newTerminal(cmd.ErrOrStderr()) // log lines and the progress line, never mixed
+			log, err := g.logger(term)
 			if err != nil {
 				return err
 			}
@@ -88,7 +94,7 @@ func newTestCommand(g *globalFlags) *cobra.Command {
 			}
 			spec := tf.spec
 			spec.Logger = log
-			spec.Progress = progressPrinter(cmd.ErrOrStderr())
+			spec.Progress = term.progress
 			ctx, stop := signalContext()
 			defer stop()
 			out := cmd.OutOrStdout()
@@ -103,11 +109,13 @@ func newTestCommand(g *globalFlags) *cobra.Command {
 				}
 				o, err := runner.Run(ctx, spec)
 				if err != nil {
+					junit.harness(cmp.Or(spec.Name, spec.Workload), err, o.Dir)
 					if o.Dir != "" {
 						return fmt.Errorf("%w (the run's files are in %s)", err, o.Dir)
 					}
 					return err
 				}
+				junit.run(o.Report, o.Dir)
 				results.PrintSummary(out, o.Report, o.Dir)
 				if o.Report.Valid != checker.Valid {
 					return verdictExit(o.Report.Valid)
@@ -117,6 +125,7 @@ func newTestCommand(g *globalFlags) *cobra.Command {
 		},
 	}
 	tf = bindTestFlags(cmd.Flags())
+	junit.flag(cmd.Flags())
 	return cmd
 }
 
@@ -337,37 +346,6 @@ func randomSeed() uint64 {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return binary.LittleEndian.Uint64(b[:]) >> 1 // fits an int64 for JSON readers
-}
-
-// progressPrinter rewrites one line on a terminal, and prints a line every
-// ten seconds, or when the phase changes, elsewhere.
-func progressPrinter(w io.Writer) runner.ProgressSink {
-	tty := isTerminal(w)
-	var last time.Duration = -1
-	lastPhase := ""
-	return func(p runner.Progress) {
-		if tty {
-			end := ""
-			if p.Phase == "done" {
-				end = "\n"
-			}
-			fmt.Fprintf(w, "\r\033[K%s%s", p, end)
-			return
-		}
-		if p.Phase != lastPhase || last < 0 || p.Elapsed-last >= 10*time.Second {
-			fmt.Fprintln(w, p)
-			last, lastPhase = p.Elapsed, p.Phase
-		}
-	}
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // errNoArgs says a command takes no arguments.
