@@ -243,5 +243,3 @@ func startServe(t *testing.T, store string) string {
 	}
 	return strings.TrimSuffix(strings.Fields(line[i:])[0], "/")
 }
-
-
