@@ -66,7 +66,11 @@ func (h *terminalLog) learnNodes(nodes []cluster.Node) {
 	}
 }
 
-func (h *terminalLog) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
+// Enabled takes the terminal's levels, and info too: the nemesis's info
+// lines mark the fault windows, also when the terminal shows only warnings.
+func (h *terminalLog) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelInfo || h.next.Enabled(ctx, l)
+}
 
 func (h *terminalLog) WithAttrs(as []slog.Attr) slog.Handler {
 	return &terminalLog{next: h.next.WithAttrs(as), attrs: append(slices.Clone(h.attrs), as...), st: h.st}

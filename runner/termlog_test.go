@@ -95,3 +95,16 @@ func TestTerminalLogNamesNodesAndPartitions(t *testing.T) {
 		t.Errorf("terminal:\n%s", screen)
 	}
 }
+
+// TestTerminalLogAtWarn: a terminal that shows warnings only still tells
+// the fault windows apart, and shows no info line.
+func TestTerminalLogAtWarn(t *testing.T) {
+	log, term, _, screen := logs(slog.LevelWarn)
+	log.Info("nemesis", "f", "start-pause", "did", `{"nodes":["kafka2"],"signal":"SIGSTOP"}`)
+	log.Warn("kafka client: unable to open connection to broker", "client", "kafka", "node", "kafka2", "err", "i/o timeout")
+	log.Info("nemesis", "f", "stop-pause", "did", `{"resumed":["kafka2"]}`)
+	term.flush()
+	if got := lines(screen); len(got) != 1 || !strings.Contains(got[0], "1 connection error to kafka2 while it was paused") {
+		t.Errorf("terminal:\n%s", screen)
+	}
+}
