@@ -47,6 +47,7 @@ type matrixRow struct {
 
 func newMatrixCommand(g *globalFlags) *cobra.Command {
 	var tf *testFlags
+	var junit junitOut
 	cmd := &cobra.Command{
 		Use:   "matrix",
 		Short: "Run the same test on every combination of server versions and Kafka modes, one after the other, and tabulate the verdicts",
@@ -57,15 +58,21 @@ comma list, e.g.
   faultline matrix --workload kafka-queue --kafka-version 3.9.2,4.4.0 --kafka-mode zk,kraft --nemesis partition,kill
 
 and prints a table: combination, verdict, ops, what was found, run
-directory. A combination that cannot be (Kafka 4.x in ZooKeeper mode) is
+directory; --junit FILE writes every run's JUnit XML in one file. A combination that cannot be (Kafka 4.x in ZooKeeper mode) is
 listed as skipped with the reason. The seed is drawn once, when not given,
 and shared. Every other flag is the test command's.
 
 Exit code: 1 if any combination is invalid, else 3 if any could not run,
 else 2 if any is unknown, else 0.`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := g.logger(cmd.ErrOrStderr())
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			defer func() {
+				if jerr := junit.write("matrix", err); jerr != nil && err == nil {
+					err = jerr
+				}
+			}()
+			term := newTerminal(cmd.ErrOrStderr())
+			log, err := g.logger(term)
 			if err != nil {
 				return err
 			}
@@ -102,13 +109,15 @@ else 2 if any is unknown, else 0.`,
 				}
 				spec := tf.spec
 				spec.Seed, spec.Logger = seed, log
-				spec.Progress = progressPrinter(cmd.ErrOrStderr())
+				spec.Progress = term.progress
 				fmt.Fprintf(out, "%s: seed %d\n", c, seed)
 				o, err := runner.Run(ctx, spec)
 				row.err, row.report, row.dir = err, o.Report, o.Dir
 				if err == nil {
+					junit.run(o.Report, o.Dir)
 					results.PrintSummary(out, o.Report, o.Dir)
 				} else {
+					junit.harness(c.String(), err, o.Dir)
 					fmt.Fprintf(out, "%s: could not run: %v\n", c, err)
 				}
 				rows = append(rows, row)
@@ -121,6 +130,7 @@ else 2 if any is unknown, else 0.`,
 		},
 	}
 	tf = bindTestFlags(cmd.Flags())
+	junit.flag(cmd.Flags())
 	for _, name := range []string{"kafka-version", "kafka-mode", "zookeeper-version"} {
 		f := cmd.Flags().Lookup(name)
 		f.Usage += " (a comma list: one run per combination)"
