@@ -151,7 +151,7 @@ func TestRenderPOM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := pomDeps(t, zk); got["zookeeper"] != "3.9.4" || got["reload4j"] == "" || got["kafka_2.13"] != "" {
+	if got := pomDeps(t, zk); got["zookeeper"] != "3.9.4" || got["reload4j"] == "" || got["metrics-core"] == "" || got["kafka_2.13"] != "" {
 		t.Errorf("ZooKeeper's pom: %v", got)
 	}
 	if !strings.Contains(zk, "ch.qos.logback") {

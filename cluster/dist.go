@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"text/template"
 )
@@ -25,6 +26,7 @@ const (
 	DefaultZooKeeperVersion = "3.8.4"
 	// slf4jVersion and reload4jVersion give both servers a logging backend.
 	slf4jVersion    = "1.7.36"
+	slf4j2Version   = "2.0.13"
 	reload4jVersion = "1.2.25"
 	// scalaVersion is the Scala build of the Kafka server artifact.
 	scalaVersion = "2.13"
@@ -103,10 +105,28 @@ var zooKeeperPOM = template.Must(template.New("zookeeper").Parse(`<project xmlns
         <exclusion><groupId>org.slf4j</groupId><artifactId>slf4j-log4j12</artifactId></exclusion>
       </exclusions>
     </dependency>
+    <!-- What ZooKeeper's pom leaves to its distribution (scope provided)
+         and the server or zkCli needs: metrics, snapshot compression, the
+         command line's parser. -->
+    <dependency>
+      <groupId>io.dropwizard.metrics</groupId>
+      <artifactId>metrics-core</artifactId>
+      <version>{{.Metrics}}</version>
+    </dependency>
+    <dependency>
+      <groupId>org.xerial.snappy</groupId>
+      <artifactId>snappy-java</artifactId>
+      <version>{{.Snappy}}</version>
+    </dependency>
+    <dependency>
+      <groupId>commons-cli</groupId>
+      <artifactId>commons-cli</artifactId>
+      <version>{{.CommonsCLI}}</version>
+    </dependency>
     <dependency>
       <groupId>org.slf4j</groupId>
       <artifactId>slf4j-reload4j</artifactId>
-      <version>{{.SLF4J}}</version>
+      <version>{{.ZooKeeperSLF4J}}</version>
     </dependency>
     <dependency>
       <groupId>ch.qos.reload4j</groupId>
@@ -116,6 +136,28 @@ var zooKeeperPOM = template.Must(template.New("zookeeper").Parse(`<project xmlns
   </dependencies>
 </project>
 `))
+
+// zooKeeperSLF4J is the slf4j binding for a ZooKeeper release's slf4j API:
+// 2.x from ZooKeeper 3.9, 1.7 before.
+func zooKeeperSLF4J(v string) string {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) >= 2 {
+		major, _ := strconv.Atoi(parts[0])
+		minor, _ := strconv.Atoi(parts[1])
+		if major > 3 || (major == 3 && minor >= 9) {
+			return slf4j2Version
+		}
+	}
+	return slf4jVersion
+}
+
+// The releases ZooKeeper's distributions ship with, of what its pom leaves
+// to them.
+const (
+	metricsVersion    = "4.1.12.1"
+	snappyVersion     = "1.1.10.5"
+	commonsCLIVersion = "1.5.0"
+)
 
 // kafkaPOM fetches a Kafka release and its tools, with the logging backend
 // its version expects: reload4j (log4j 1) before 4.0, log4j 2 from 4.0.
@@ -172,7 +214,8 @@ func renderPOM(pom *template.Template, v Versions) (string, error) {
 	err := pom.Execute(&b, map[string]any{
 		"Kafka": v.Kafka, "ZooKeeper": v.ZooKeeper, "Scala": scalaVersion,
 		"SLF4J": slf4jVersion, "Reload4j": reload4jVersion,
-		"Log4j2": Log4j2(v.Kafka), "Log4j2Version": log4j2Version,
+		"Log4j2": Log4j2(v.Kafka), "Log4j2Version": log4j2Version, "Metrics": metricsVersion,
+		"ZooKeeperSLF4J": zooKeeperSLF4J(v.ZooKeeper), "Snappy": snappyVersion, "CommonsCLI": commonsCLIVersion,
 	})
 	return b.String(), err
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/cluster"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/internal/realtest"
 	"github.com/faultline/faultline/nemesis"
@@ -198,4 +199,52 @@ func TestKafkaQueueSubscribeLeaderFaults(t *testing.T) {
 	if hit < 2 {
 		t.Errorf("%d faults hit the kafka leader, want at least 2", hit)
 	}
+}
+
+// TestKRaftKafkaQueue: Kafka's newest release in KRaft mode keeps every
+// acknowledged message on the safe defaults while the quorum's leader is
+// cut off and nodes are killed; with acks=leader, cutting off the broker
+// leading the most partitions loses acknowledged writes, as in ZooKeeper
+// mode.
+func TestKRaftKafkaQueue(t *testing.T) {
+	kraft := cluster.Options{KafkaMode: cluster.ModeKRaft, KafkaVersion: cluster.DefaultKRaftKafkaVersion, Controllers: 3}
+	t.Run("safe defaults under partition and kill", func(t *testing.T) {
+		out := runKafkaQueue(t, Spec{
+			TimeLimit:   40 * time.Second,
+			Concurrency: 10,
+			Seed:        5,
+			Cluster:     kraft,
+			Nemesis: nemesis.Options{Kinds: []nemesis.Kind{nemesis.KindPartition, nemesis.KindKill},
+				Partition: nemesis.ShapeKRaftLeader, Interval: 8 * time.Second},
+		})
+		q := queueResult(t, out.Report.Checks)
+		if out.Report.Valid != checker.Valid {
+			t.Fatalf("verdict %s, want valid; anomalies %v, notes %v (run in %s)", out.Report.Valid, anomalyKinds(q), q.Notes, out.Dir)
+		}
+		rec, err := ReadRecord(out.Dir)
+		if err != nil || !rec.Cluster.KRaft() || rec.Cluster.ZooKeeperNodes != 0 || rec.Versions.Kafka != cluster.DefaultKRaftKafkaVersion {
+			t.Errorf("the run's cluster: %+v, versions %+v (%v)", rec.Cluster, rec.Versions, err)
+		}
+		for _, k := range faultDetails(t, out.Report).Kinds {
+			if k.Applied == 0 {
+				t.Errorf("no %s applied", k.Kind)
+			}
+		}
+		assertOfflineCheckAgrees(t, out)
+	})
+	t.Run("acks=leader loses writes", func(t *testing.T) {
+		out := runKafkaQueue(t, Spec{
+			TimeLimit:       40 * time.Second,
+			Concurrency:     10,
+			Seed:            1,
+			Cluster:         kraft,
+			WorkloadOptions: &kafkaqueue.Options{Acks: kafkaqueue.AcksLeader},
+			Nemesis:         nemesis.Options{Kinds: []nemesis.Kind{nemesis.KindPartition}, Partition: nemesis.ShapeKafkaLeader, Interval: 15 * time.Second},
+		})
+		q := queueResult(t, out.Report.Checks)
+		if kinds := anomalyKinds(q); out.Report.Valid != checker.Invalid || kinds["lost-write"] == 0 {
+			t.Fatalf("verdict %s with anomalies %v, want lost writes (run in %s)", out.Report.Valid, kinds, out.Dir)
+		}
+		t.Logf("isolated %s; %d lost writes", isolatedLeader(t, out.Dir), q.Details.(*checker.QueueDetails).Lost)
+	})
 }

@@ -56,9 +56,9 @@ func assertStored(t *testing.T, out Outcome) {
 	}
 	files := []string{results.TestFile, results.HistoryFile, results.ResultsFile, results.LogFile}
 	for _, n := range cluster.PlanNodes(rec.Cluster) {
-		log := "zookeeper.log"
-		if n.Role == cluster.RoleKafka {
-			log = "server.log"
+		log := "server.log"
+		if n.Role == cluster.RoleZooKeeper {
+			log = "zookeeper.log"
 		}
 		files = append(files, filepath.Join(n.Name, log))
 	}
@@ -406,4 +406,32 @@ func TestAFaultThatNeverAppliedIsUnknown(t *testing.T) {
 		}
 	}
 	assertOfflineCheckAgrees(t, out)
+}
+
+// TestZKRegisterFiveNodes: a ZooKeeper 3.9 ensemble of five, no brokers,
+// under partitions and kills: writes linearizable, sessions sequential.
+func TestZKRegisterFiveNodes(t *testing.T) {
+	realtest.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	out, err := Run(ctx, Spec{
+		TimeLimit:       40 * time.Second,
+		Concurrency:     10,
+		Seed:            55,
+		Store:           t.TempDir(),
+		Cluster:         cluster.Options{ZooKeeperNodes: 5, ZooKeeperVersion: "3.9.4"},
+		WorkloadOptions: &zkregister.Options{Reads: zkregister.ReadNone},
+		Nemesis:         nemesis.Options{Kinds: []nemesis.Kind{nemesis.KindPartition, nemesis.KindKill}, Interval: 5 * time.Second},
+	})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if out.Report.Valid != checker.Valid {
+		t.Fatalf("verdict %s, want valid: %v", out.Report.Valid, requiredAnomalies(out.Report.Checks))
+	}
+	rec, err := ReadRecord(out.Dir)
+	if err != nil || rec.Versions.ZooKeeper != "3.9.4" || len(cluster.PlanNodes(rec.Cluster)) != 5 {
+		t.Errorf("the run's cluster: %+v, versions %+v (%v)", rec.Cluster, rec.Versions, err)
+	}
+	assertStored(t, out)
 }
