@@ -14,9 +14,12 @@ build:
 deps:
 	bash scripts/install-deps.sh
 
-# Kafka and ZooKeeper from Maven Central into ~/.cache/faultline (once).
+# Kafka and ZooKeeper from Maven Central into ~/.cache/faultline (once): the
+# defaults (Kafka 3.9.2, ZooKeeper 3.8.4) and the newest (Kafka 4.4.0 for
+# KRaft, ZooKeeper 3.9.4), which the tests use too.
 fetch: build deps
 	$(BIN) cluster fetch
+	$(BIN) cluster fetch --kafka-version 4.4.0 --zookeeper-version 3.9.4
 
 # The main job, against a real 3-node ZooKeeper ensemble and 3 Kafka brokers:
 # a 60 s zk-register linearizability test, then a 60 s kafka-queue durability
