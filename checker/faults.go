@@ -31,6 +31,11 @@ type Faults struct {
 	// Requested are the kinds of fault the test asked for. Empty means
 	// the kinds found in the history.
 	Requested []string
+	// Scripted says the faults followed a scripted schedule (--schedule,
+	// a scenario), every step of which the test needs: any step that
+	// failed (a start, a stop, a bind, a condition that never held)
+	// makes the result Unknown.
+	Scripted bool
 }
 
 // FaultDetails is what Faults found.
@@ -121,6 +126,30 @@ func (f Faults) Check(ctx context.Context, ops []history.Op, _ Options) Result {
 			res.Notes = append(res.Notes, fmt.Sprintf("%s faults were requested but none applied (%d started, %d failed: %s): the run tested nothing under them", k.Kind, k.Started, k.Failed, strings.Join(k.Errors, "; ")))
 		}
 	}
+	if f.Scripted {
+		var failed []string
+		n := 0
+		for _, c := range calls {
+			if c.Invoke.F == "heal" {
+				continue
+			}
+			why := "the history ended before it completed"
+			if c.Completion != nil {
+				why = c.Completion.Error
+			}
+			if why == "" {
+				continue
+			}
+			n++
+			if len(failed) < maxFaultErrors {
+				failed = append(failed, fmt.Sprintf("%s %s: %s", c.Invoke.F, stepID(c.Invoke.Value), why))
+			}
+		}
+		if n > 0 {
+			res.Valid = Unknown
+			res.Notes = append(res.Notes, fmt.Sprintf("%d step(s) of the scripted schedule did not go as written (%s): the run did not test what the schedule describes", n, strings.Join(failed, "; ")))
+		}
+	}
 	switch {
 	case len(d.Windows) == 0 && d.Heal == nil:
 	case d.Heal == nil:
@@ -149,12 +178,13 @@ func faultDetails(calls []history.Call, end int64, requested []string) *FaultDet
 	for _, k := range requested {
 		kindOf(k).Requested = true
 	}
-	open := map[string]int{} // kind → index into d.Windows
+	open := map[string]int{} // kind and step id → index into d.Windows
 	for _, c := range calls {
 		f := c.Invoke.F
 		switch {
 		case strings.HasPrefix(f, "start-"):
 			kind := strings.TrimPrefix(f, "start-")
+			key := kind + "\x00" + stepID(c.Invoke.Value)
 			k := kindOf(kind)
 			k.Started++
 			w := FaultWindow{Kind: kind, Start: c.Invoke.Time, Stop: end}
@@ -180,15 +210,15 @@ func faultDetails(calls []history.Call, end int64, requested []string) *FaultDet
 					k.Errors = append(k.Errors, w.Error)
 				}
 			}
-			open[kind] = len(d.Windows)
+			open[key] = len(d.Windows)
 			d.Windows = append(d.Windows, w)
 		case strings.HasPrefix(f, "stop-"):
-			kind := strings.TrimPrefix(f, "stop-")
-			i, ok := open[kind]
+			key := strings.TrimPrefix(f, "stop-") + "\x00" + stepID(c.Invoke.Value)
+			i, ok := open[key]
 			if !ok {
 				continue
 			}
-			delete(open, kind)
+			delete(open, key)
 			switch {
 			case c.Completion == nil:
 				d.Windows[i].StopError = "the history ended before the fault stopped"
@@ -258,3 +288,16 @@ func (d *FaultDetails) Summary() (string, []string) {
 }
 
 func seconds(ns int64) float64 { return float64(ns) / 1e9 }
+
+// stepID is the id of the schedule step a nemesis invocation names
+// ("id"), "" for histories recorded before steps had ids.
+func stepID(v json.RawMessage) string {
+	if len(v) == 0 || !strings.Contains(string(v), `"id"`) {
+		return ""
+	}
+	var m struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(v, &m)
+	return m.ID
+}

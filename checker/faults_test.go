@@ -120,3 +120,78 @@ func TestFaultsMalformed(t *testing.T) {
 		t.Errorf("%s %q", res.Valid, res.Error)
 	}
 }
+
+// nemesisCall is a nemesis call with its invocation's and completion's
+// values.
+func nemesisCall(ops []history.Op, t int64, f, inv, done, err string) []history.Op {
+	raw := func(s string) []byte {
+		if s == "" {
+			return nil
+		}
+		return []byte(s)
+	}
+	i := int64(len(ops))
+	return append(ops,
+		history.Op{Index: i, Time: t, Process: history.Nemesis, Type: history.Invoke, F: f, Value: raw(inv)},
+		history.Op{Index: i + 1, Time: t + 1, Process: history.Nemesis, Type: history.Info, F: f, Value: raw(done), Error: err})
+}
+
+// TestFaultsPairsOverlappingStepsByID: two kills of a scripted schedule
+// overlap; each window ends at its own step's stop.
+func TestFaultsPairsOverlappingStepsByID(t *testing.T) {
+	var ops []history.Op
+	ops = nemesisCall(ops, 100, "start-kill", `{"kind":"kill","id":"a","nodes":["zk1"]}`, `{"nodes":["zk1"]}`, "")
+	ops = nemesisCall(ops, 200, "start-kill", `{"kind":"kill","id":"b","nodes":["zk2"]}`, `{"nodes":["zk2"]}`, "")
+	ops = nemesisCall(ops, 300, "stop-kill", `{"id":"a"}`, `{"restarted":["zk1"]}`, "")
+	ops = nemesisCall(ops, 400, "stop-kill", `{"id":"b"}`, `{"restarted":["zk2"]}`, "")
+	ops = nemesisCall(ops, 500, "heal", "", `{}`, "")
+	res := Faults{Requested: []string{"kill"}, Scripted: true}.Check(context.Background(), ops, Options{})
+	d := res.Details.(*FaultDetails)
+	if res.Valid != Valid || len(d.Windows) != 2 || d.Windows[0].Stop != 301 || d.Windows[1].Stop != 401 {
+		t.Errorf("valid %s, windows %+v", res.Valid, d.Windows)
+	}
+	w := faultWindows(mustPair(t, ops), 600)
+	if len(w) != 3 || w[0].end != 301 || w[1].end != 401 {
+		t.Errorf("windows %+v", w)
+	}
+}
+
+func mustPair(t *testing.T, ops []history.Op) []history.Call {
+	t.Helper()
+	calls, err := history.Pair(ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return calls
+}
+
+// TestFaultsScriptedStepThatFailedIsUnknown: in a scripted schedule a
+// step whose condition never held (recorded on its stop, or as a failed
+// start, or a bind that failed) leaves the run unknown, where a drawn
+// schedule would only count it.
+func TestFaultsScriptedStepThatFailedIsUnknown(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ops  func([]history.Op) []history.Op
+		want string
+	}{
+		{"until timed out", func(ops []history.Op) []history.Op {
+			ops = nemesisCall(ops, 100, "start-kill", `{"id":"kill-l"}`, `{"nodes":["zk2"]}`, "")
+			return nemesisCall(ops, 200, "stop-kill", `{"id":"kill-l"}`, `{"restarted":["zk2"]}`, "until: zk5 is leader did not hold within 2m0s (last seen: zk5 says follower); stopped anyway")
+		}, "stop-kill kill-l: until: zk5 is leader"},
+		{"bind failed", func(ops []history.Op) []history.Op {
+			ops = nemesisCall(ops, 50, "bind", `{"id":"roles"}`, `{}`, "F1 (zk-follower:highest): no ZooKeeper node follows")
+			ops = nemesisCall(ops, 100, "start-kill", `{"id":"k"}`, `{"nodes":["zk2"]}`, "")
+			return nemesisCall(ops, 200, "stop-kill", `{"id":"k"}`, `{"restarted":["zk2"]}`, "")
+		}, "bind roles: F1"},
+	} {
+		ops := nemesisCall(tc.ops(nil), 900, "heal", "", `{}`, "")
+		res := Faults{Requested: []string{"kill"}, Scripted: true}.Check(context.Background(), ops, Options{})
+		if res.Valid != Unknown || len(res.Notes) == 0 || !strings.Contains(res.Notes[0], tc.want) {
+			t.Errorf("%s: %s, notes %q", tc.name, res.Valid, res.Notes)
+		}
+		if drawn := (Faults{Requested: []string{"kill"}}).Check(context.Background(), ops, Options{}); drawn.Valid != Valid {
+			t.Errorf("%s: a drawn schedule's run is %s, want valid", tc.name, drawn.Valid)
+		}
+	}
+}

@@ -22,7 +22,7 @@ type faultWindow struct {
 func faultWindows(calls []history.Call, end int64) []faultWindow {
 	var (
 		windows []faultWindow
-		open    = map[string]int{} // kind → index into windows
+		open    = map[string]int{} // kind and step id → index into windows
 	)
 	doneAt := func(c history.Call) int64 {
 		if c.Completion == nil {
@@ -38,14 +38,14 @@ func faultWindows(calls []history.Call, end int64) []faultWindow {
 		switch {
 		case strings.HasPrefix(inv.F, "start-"):
 			kind := strings.TrimPrefix(inv.F, "start-")
-			open[kind] = len(windows)
+			open[kind+"\x00"+stepID(inv.Value)] = len(windows)
 			windows = append(windows, faultWindow{kind: kind, start: inv.Time, end: end, details: describeNemesis(c)})
 		case strings.HasPrefix(inv.F, "stop-"):
-			kind := strings.TrimPrefix(inv.F, "stop-")
-			if i, ok := open[kind]; ok {
+			key := strings.TrimPrefix(inv.F, "stop-") + "\x00" + stepID(inv.Value)
+			if i, ok := open[key]; ok {
 				windows[i].end = doneAt(c)
 				windows[i].details += "; " + describeNemesis(c)
-				delete(open, kind)
+				delete(open, key)
 			}
 		default:
 			windows = append(windows, faultWindow{kind: inv.F, start: inv.Time, end: doneAt(c), details: describeNemesis(c)})

@@ -73,6 +73,9 @@ type Env struct {
 	// WorkloadRoles are the roles the workload exercises: each start
 	// records whether it touched a node of them ("on_workload").
 	WorkloadRoles []cluster.Role
+	// Probe answers a scripted schedule's questions of the nodes (nil:
+	// ask the cluster's nodes).
+	Probe Probe
 }
 
 // faultOf finds the fault of kind among faults.

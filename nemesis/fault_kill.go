@@ -25,7 +25,7 @@ func newKillFault() *killFault {
 func (k *killFault) Heal(ctx context.Context, env *Env) (any, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	restarted, err := k.undoHit(ctx, env)
+	restarted, err := k.undoHit(ctx, env, nil)
 	did := k.stopRecord(restarted)
 	var down []string
 	for _, n := range env.Cluster.Nodes() {

@@ -27,7 +27,7 @@ type nodeFault struct {
 	extra          map[string]any
 
 	mu  sync.Mutex
-	hit map[string]bool // nodes this fault hit and has not undone
+	hit map[string]string // nodes this fault hit and has not undone → the step's key
 }
 
 func (f *nodeFault) Kind() Kind      { return f.kind }
@@ -50,34 +50,42 @@ func (f *nodeFault) Start(ctx context.Context, env *Env, s Step) (any, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.hit == nil {
-		f.hit = map[string]bool{}
+		f.hit = map[string]string{}
 	}
 	var errs []error
 	hit := []string{}
 	for _, n := range nodes {
+		if by, ok := f.hit[n.Name()]; ok {
+			errs = append(errs, fmt.Errorf("%s %s: step %s already did, and undoes it at its stop", f.doing, n.Name(), by))
+			continue
+		}
 		if err := f.do(n, ctx); err != nil {
 			errs = append(errs, fmt.Errorf("%s %s: %w", f.doing, n.Name(), err))
 			continue
 		}
-		f.hit[n.Name()] = true
+		f.hit[n.Name()] = s.key
 		hit = append(hit, n.Name())
 	}
 	return map[string]any{"nodes": hit, "signal": f.signal}, errors.Join(errs...)
 }
 
-// Stop undoes the fault on every node it hit.
-func (f *nodeFault) Stop(ctx context.Context, env *Env, _ Step) (any, error) {
+// Stop undoes the fault on every node the step hit.
+func (f *nodeFault) Stop(ctx context.Context, env *Env, s Step) (any, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	undone, err := f.undoHit(ctx, env)
+	undone, err := f.undoHit(ctx, env, func(key string) bool { return key == s.key })
 	return f.stopRecord(undone), err
 }
 
-// undoHit undoes the nodes this fault hit; f.mu must be held.
-func (f *nodeFault) undoHit(ctx context.Context, env *Env) ([]string, error) {
+// undoHit undoes the nodes this fault hit, those of the steps mine
+// accepts (nil: every step's); f.mu must be held.
+func (f *nodeFault) undoHit(ctx context.Context, env *Env, mine func(key string) bool) ([]string, error) {
 	var errs []error
 	undone := []string{}
 	for _, name := range slices.Sorted(maps.Keys(f.hit)) {
+		if mine != nil && !mine(f.hit[name]) {
+			continue
+		}
 		n, ok := env.Cluster.Node(name)
 		if !ok {
 			continue

@@ -19,8 +19,8 @@ import (
 // without it).
 type packetFault struct {
 	mu     sync.Mutex
-	count  uint64          // packet faults started, for their seeds
-	shaped map[string]bool // nodes this fault shaped and has not cleared
+	count  uint64            // packet faults started, for their seeds
+	shaped map[string]string // nodes this fault shaped and has not cleared → the step's key
 }
 
 func (*packetFault) Kind() Kind { return KindPacket }
@@ -53,12 +53,16 @@ func (p *packetFault) Start(ctx context.Context, env *Env, s Step) (any, error) 
 	defer p.mu.Unlock()
 	p.count++
 	if p.shaped == nil {
-		p.shaped = map[string]bool{}
+		p.shaped = map[string]string{}
 	}
 	var errs []error
 	hit := []string{}
 	via := map[string]bool{}
 	for _, n := range nodes {
+		if by, ok := p.shaped[n.Name()]; ok {
+			errs = append(errs, fmt.Errorf("packet fault on %s: step %s's is in place, and clears at its stop", n.Name(), by))
+			continue
+		}
 		nw := n.Network()
 		if nw == nil {
 			errs = append(errs, fmt.Errorf("packet fault on %s: the node offers no network capability", n.Name()))
@@ -69,7 +73,7 @@ func (p *packetFault) Start(ctx context.Context, env *Env, s Step) (any, error) 
 			errs = append(errs, fmt.Errorf("packet fault on %s: %w", n.Name(), err))
 			continue
 		}
-		p.shaped[n.Name()] = true
+		p.shaped[n.Name()] = s.key
 		hit = append(hit, n.Name())
 		via[how] = true
 	}
@@ -89,11 +93,14 @@ func (p *packetFault) seed(runSeed uint64, node string) uint64 {
 	return h.Sum64()
 }
 
-func (p *packetFault) Stop(ctx context.Context, env *Env, _ Step) (any, error) {
+func (p *packetFault) Stop(ctx context.Context, env *Env, s Step) (any, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(p.shaped)) {
+		if p.shaped[name] != s.key {
+			continue
+		}
 		n, ok := env.Cluster.Node(name)
 		if !ok || n.Network() == nil {
 			continue

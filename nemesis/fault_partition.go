@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"sync"
 
 	"github.com/faultline/faultline/cluster"
 )
@@ -32,6 +33,9 @@ const (
 	ShapeKafkaLeader = "kafka-leader"
 	ShapeZKKafka     = "zk-kafka"
 	ShapeGrudge      = "grudge"
+	// ShapeIsolate cuts a scripted step's target nodes off from every
+	// other node (a schedule's step only: its Target says which).
+	ShapeIsolate = "isolate"
 )
 
 // randomShapes are drawn from when no shape is given.
@@ -41,7 +45,10 @@ var randomShapes = []string{ShapeOne, ShapeHalves, ShapeMajoritiesRing, ShapeBri
 // the packets of the nodes its grudge names, through its network
 // capability (nftables in the node's namespace on the local backend). The
 // harness's own traffic is never cut.
-type partitionFault struct{}
+type partitionFault struct {
+	mu     sync.Mutex
+	active *string // the key of the step whose partition is in place
+}
 
 func (*partitionFault) Kind() Kind { return KindPartition }
 
@@ -165,15 +172,41 @@ func networksAvailable(env *Env) error {
 }
 
 func (p *partitionFault) Start(ctx context.Context, env *Env, s Step) (any, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.active != nil {
+		return nil, fmt.Errorf("step %s's partition is in place: a node has one set of drops at a time; stop it first (\"after\": \"%s.stopped\")", *p.active, *p.active)
+	}
 	g := s.Grudge
 	if g == nil {
 		var err error
-		if g, err = resolveGrudge(ctx, env, s.Shape); err != nil {
+		if s.Shape == ShapeIsolate {
+			g, err = isolateGrudge(env, s.Nodes)
+		} else {
+			g, err = resolveGrudge(ctx, env, s.Shape)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
 	did := map[string]any{"shape": s.Shape, "drops": g}
+	key := s.key
+	p.active = &key // also when it half applied: the stop clears it
 	return did, applyGrudge(ctx, env.Cluster, g)
+}
+
+// isolateGrudge cuts the named nodes, as one group, off from the rest.
+func isolateGrudge(env *Env, isolated []string) (Grudge, error) {
+	if len(isolated) == 0 {
+		return nil, errors.New("isolate names no node")
+	}
+	var rest []string
+	for _, n := range env.Cluster.Nodes() {
+		if !slices.Contains(isolated, n.Name()) {
+			rest = append(rest, n.Name())
+		}
+	}
+	return Split([][]string{isolated, rest}), nil
 }
 
 // resolveGrudge isolates the node that leads now, for the leader shapes.
@@ -257,10 +290,25 @@ func applyGrudge(ctx context.Context, c cluster.Cluster, g Grudge) error {
 	return errors.Join(errs...)
 }
 
-func (p *partitionFault) Stop(ctx context.Context, env *Env, _ Step) (any, error) {
-	return "healed", applyGrudge(ctx, env.Cluster, nil)
+func (p *partitionFault) Stop(ctx context.Context, env *Env, s Step) (any, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.active == nil || *p.active != s.key {
+		return "not in place", nil // its start failed before it cut anything
+	}
+	err := applyGrudge(ctx, env.Cluster, nil)
+	if err == nil {
+		p.active = nil
+	}
+	return "healed", err
 }
 
 func (p *partitionFault) Heal(ctx context.Context, env *Env) (any, error) {
-	return "removed", applyGrudge(ctx, env.Cluster, nil)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	err := applyGrudge(ctx, env.Cluster, nil)
+	if err == nil {
+		p.active = nil
+	}
+	return "removed", err
 }

@@ -37,7 +37,7 @@ func (p *pauseFault) Heal(ctx context.Context, env *Env) (any, error) {
 			errs = append(errs, fmt.Errorf("resume %s: %w", n.Name(), err))
 			continue
 		}
-		if p.hit[n.Name()] {
+		if _, ok := p.hit[n.Name()]; ok {
 			resumed = append(resumed, n.Name())
 		}
 		delete(p.hit, n.Name())

@@ -208,6 +208,33 @@ type Step struct {
 	// drawn nodes, unless the target is resolved when the step runs.
 	Target string   `json:"target,omitempty"`
 	Nodes  []string `json:"nodes,omitempty"`
+
+	// A scripted schedule (--schedule, a scenario) may also give steps:
+	//
+	// ID names the step, for other steps' After and conditions.
+	ID string `json:"id,omitempty"`
+	// After starts the step's clock at an earlier step's event,
+	// "<id>.started" or "<id>.stopped", instead of the workload's start;
+	// Start is then the delay after it.
+	After string `json:"after,omitempty"`
+	// When are conditions that must all hold before the step starts.
+	When []Condition `json:"when,omitempty"`
+	// For is how long the fault stays from its start; Until are
+	// conditions that must all hold before it stops (after For, if both).
+	// A step with neither (nor Stop) stays until the end of the workload.
+	For   time.Duration `json:"for,omitempty"`
+	Until []Condition   `json:"until,omitempty"`
+	// Timeout bounds each wait for When and for Until (default 2m). A
+	// When that times out fails the step; an Until that times out stops
+	// the fault and records why.
+	Timeout time.Duration `json:"timeout,omitempty"`
+	// Bind, for a bind step, names nodes: NAME → zk-leader,
+	// zk-follower:highest, zk-follower:lowest, kafka-controller,
+	// kraft-leader, kafka-leader, kafka-follower:highest,
+	// kafka-follower:lowest, or a node name. Later steps aim at $NAME.
+	Bind map[string]string `json:"bind,omitempty"`
+
+	key string // the nemesis's name for the step: ID, or its place
 }
 
 // Plan draws the schedule of faults for a run of the given length: after a

@@ -7,6 +7,7 @@ import (
 
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/results"
 	"github.com/faultline/faultline/workloads/registry"
 )
@@ -31,7 +32,7 @@ func Judge(ctx context.Context, rec Record, ops []history.Op, opts checker.Optio
 	for _, k := range rec.Nemesis.Kinds {
 		requested = append(requested, string(k))
 	}
-	checkers := append([]checker.Checker{checker.Faults{Requested: requested}}, wopts.Checkers()...)
+	checkers := append([]checker.Checker{checker.Faults{Requested: requested, Scripted: nemesis.Scripted(rec.Schedule)}}, wopts.Checkers()...)
 	res := checker.All(checkers...).Check(ctx, ops, opts)
 	rep := results.Report{
 		Test: rec.Name, Workload: rec.Workload, Seed: rec.Seed, TimeLimit: rec.TimeLimit,
