@@ -1,8 +1,10 @@
 package checker
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -198,5 +200,18 @@ func (f finalReads) is(c *history.Call) bool {
 // isRead reports whether the call of inv and done (nil if it never
 // completed) is a final read.
 func (f finalReads) isRead(inv, done *history.Op) bool {
-	return inv.F == "read" && inv.Process > f.maxWriter && done != nil && done.Node == finalNode
+	return inv.F == "read" && inv.Process > f.maxWriter && done != nil && (done.Node == finalNode || markedFinal(inv.Value))
+}
+
+// markedFinal says whether a read's invocation is marked {"final":true}:
+// a final read through a session on one server (the workload reads every
+// key on every server at the end).
+func markedFinal(v json.RawMessage) bool {
+	if len(v) == 0 || !bytes.Contains(v, []byte(`"final"`)) {
+		return false
+	}
+	var m struct {
+		Final bool `json:"final"`
+	}
+	return json.Unmarshal(v, &m) == nil && m.Final
 }

@@ -36,6 +36,18 @@ func TestLinearizableWritesHistories(t *testing.T) {
 		{"final read of a value never written", new(builder).write(0, "1", "1").read(5, "7", "1").on(finalNode), Invalid},
 		{"a read on the ensemble by a process that wrote is not final", new(builder).write(5, "1", "1").write(1, "2", "2").read(5, "1", "1").on(finalNode), Valid},
 		{"a read below a writer's process is not final", new(builder).write(6, "1", "1").write(6, "2", "2").read(5, "1", "1").on(finalNode), Valid},
+		// The final reads on each server: the invocation is marked, the
+		// completion names the server.
+		{"every server's final read sees the last write", new(builder).write(0, "1", "1").write(1, "2", "2").
+			inv(5, "read", `{"final":true}`).ok(5, "read", `{"value":2,"version":2}`).on("zk1").
+			inv(6, "read", `{"final":true}`).ok(6, "read", `{"value":2,"version":2}`).on("zk2"), Valid},
+		{"one server's final read misses an acknowledged write: lost there", new(builder).write(0, "1", "1").write(1, "2", "2").
+			inv(5, "read", `{"final":true}`).ok(5, "read", `{"value":2,"version":2}`).on("zk1").
+			inv(6, "read", `{"final":true}`).ok(6, "read", `{"value":1,"version":1}`).on("zk2"), Invalid},
+		{"one server's final read finds no znode: the create is lost there", new(builder).write(0, "1", "1").
+			inv(5, "read", `{"final":true}`).ok(5, "read", `{"value":0,"version":-1}`).on("zk3"), Invalid},
+		{"an unmarked read on one server is not final", new(builder).write(0, "1", "1").write(1, "2", "2").
+			inv(5, "read", ``).ok(5, "read", `{"value":1,"version":1}`).on("zk2"), Valid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := checkWith(t, LinearizableWrites{}, tc.b.ops)

@@ -45,6 +45,8 @@ func TestSequentialHistories(t *testing.T) {
 		{"stale reads across keys, each session moving forward",
 			new(builder).zwrite(0, "x", 1, 1, z+11).zwrite(0, "y", 2, 1, z+12).
 				zread(1, "y", 0, 0, z+5).zread(1, "x", 1, 1, z+11).zread(1, "y", 2, 1, z+12), Valid, nil},
+		{"a read that found no znode (version -1) is left to the linearizability checks",
+			new(builder).zwrite(0, "x", 1, 1, z+11).zread(1, "x", 1, 1, z+11).zread(1, "x", 0, -1, 0), Valid, nil},
 		{"read went back on one key",
 			new(builder).zwrite(0, "x", 1, 1, z+11).zread(1, "x", 1, 1, z+11).zread(1, "x", 0, 0, z+10), Invalid, []string{"read-went-back"}},
 		{"read went back across keys", crossKeyBack(), Invalid, []string{"read-went-back"}},

@@ -112,6 +112,15 @@ func (c *client) read(ctx context.Context, p string, done *history.Op) error {
 		data, stat, err := c.conn.Get(p)
 		return got{data, stat}, err
 	})
+	if errors.Is(err, zk.ErrNoNode) {
+		// The workload made the znode (acknowledged) before handing out
+		// any op on its key, and never deletes it: the server read a
+		// state without it. That is a read like any other, of version
+		// -1, which no state after the create has; the checkers judge it
+		// (a stale read, or a lost create).
+		done.Type, done.Value = history.OK, mustJSON(readResult{Value: 0, Version: -1, Zxid: 0})
+		return nil
+	}
 	if err != nil {
 		return err
 	}

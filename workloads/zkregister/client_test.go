@@ -281,3 +281,20 @@ func TestQuorumReadBarrierExists(t *testing.T) {
 		t.Errorf("barrier written %d times, want once", b.stat.Version)
 	}
 }
+
+// TestReadOfAMissingZnode: a read that finds no znode is an ok read of
+// version -1 (the checkers judge it), while a write there fails.
+func TestReadOfAMissingZnode(t *testing.T) {
+	f := newFakeConn()
+	for _, mode := range []ReadMode{ReadLocal, ReadSync, ReadQuorum} {
+		c := &client{conn: f, node: "zk2", reads: mode, timeout: time.Second}
+		done := invoke(c, "read", "gone", "")
+		if done.Type != history.OK || string(done.Value) != `{"value":0,"version":-1,"zxid":0}` {
+			t.Errorf("%s read of a missing znode → %s %s %q", mode, done.Type, done.Value, done.Error)
+		}
+	}
+	c := &client{conn: f, node: "zk2", reads: ReadLocal, timeout: time.Second}
+	if done := invoke(c, "write", "gone", `{"value":3}`); done.Type != history.Fail || done.Error != "no-node" {
+		t.Errorf("write to a missing znode → %s %q", done.Type, done.Error)
+	}
+}

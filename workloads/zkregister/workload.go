@@ -136,30 +136,50 @@ func (w *Workload) Client(ctx context.Context, p history.Process) (workloads.Cli
 	return &client{conn: conn, node: node.Name(), reads: w.opts.Reads, timeout: w.opts.OpTimeout}, nil
 }
 
-// FinalReads reads every key ever used with quorum reads, through a
-// session on the whole ensemble, retrying a read that did not complete.
+// FinalReads reads every key ever used on every server, each server
+// through a fresh session of its own with quorum reads, retrying a read
+// that did not complete. Each read's invocation is marked {"final":true}
+// and its completion names the server: the checkers hold every server to
+// the last acknowledged write of each key, so a server that lost writes
+// others kept is caught whichever server a worker happened to use.
 func (w *Workload) FinalReads(ctx context.Context, rec workloads.Recorder) error {
+	keys := w.gen.keys()
+	for _, node := range w.c.ZooKeepers() {
+		if err := w.finalReadsOn(ctx, rec, node, keys); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finalMark marks a final read's invocation.
+var finalMark = mustJSON(struct {
+	Final bool `json:"final"`
+}{true})
+
+// finalReadsOn reads keys on one server.
+func (w *Workload) finalReadsOn(ctx context.Context, rec workloads.Recorder, node cluster.Node, keys []string) error {
 	var c *client
-	var p history.Process
 	defer func() {
 		if c != nil {
 			c.Close()
 		}
 	}()
-	for _, key := range w.gen.keys() {
+	var p history.Process
+	for _, key := range keys {
 		for attempt := 0; ; attempt++ {
 			if c == nil {
 				p = rec.NewProcess()
-				conn, err := cluster.ConnectZooKeeper(w.c.Dial, w.servers(), w.opts.SessionTimeout, w.log)
+				conn, err := cluster.ConnectZooKeeper(w.c.Dial, []string{node.ClientAddr()}, w.opts.SessionTimeout, w.log)
 				if err != nil {
 					return err
 				}
 				// Quorum reads: the final reads are linearizable by
 				// ZooKeeper's promise, not by the hope that a healed
 				// cluster serves no stale reads.
-				c = &client{conn: conn, node: "ensemble", reads: ReadQuorum, timeout: w.opts.OpTimeout}
+				c = &client{conn: conn, node: node.Name(), reads: ReadQuorum, timeout: w.opts.OpTimeout}
 			}
-			done, err := rec.Record(ctx, p, c, history.Op{Type: history.Invoke, F: "read", Key: key})
+			done, err := rec.Record(ctx, p, c, history.Op{Type: history.Invoke, F: "read", Key: key, Value: finalMark})
 			if err != nil {
 				return err
 			}
@@ -171,7 +191,7 @@ func (w *Workload) FinalReads(ctx context.Context, rec workloads.Recorder) error
 				c = nil
 			}
 			if attempt >= 10 || ctx.Err() != nil {
-				return fmt.Errorf("final read of %s did not complete after %d attempts: %s", key, attempt+1, done.Error)
+				return fmt.Errorf("final read of %s on %s did not complete after %d attempts: %s", key, node.Name(), attempt+1, done.Error)
 			}
 		}
 	}
