@@ -81,6 +81,9 @@ type Options struct {
 	Logger *slog.Logger `json:"-"`
 }
 
+// propertyKey is what a server property's name may be.
+var propertyKey = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]*$`)
+
 // Defaults returns o with every unset field given its default.
 func (o Options) Defaults() Options {
 	if o.Backend == "" {
@@ -159,6 +162,19 @@ var versionPattern = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+([.-][A-Za-z0-9.
 
 // Validate checks options after Defaults; its errors say how to fix them.
 func (o Options) Validate() error {
+	for _, m := range []struct {
+		flag  string
+		props map[string]string
+	}{{"--zk-config", o.ZooKeeperConfig}, {"--kafka-config", o.KafkaConfig}} {
+		for k, v := range m.props {
+			if !propertyKey.MatchString(k) {
+				return fmt.Errorf("%s: %q is not a property name: give names such as commitLogCount or unclean.leader.election.enable", m.flag, k)
+			}
+			if strings.ContainsAny(v, "\n\r") {
+				return fmt.Errorf("%s: the value of %s holds a line break: give a one-line value", m.flag, k)
+			}
+		}
+	}
 	if o.ZooKeeperNodes < 0 || o.ZooKeeperNodes > MaxNodesPerRole {
 		return fmt.Errorf("--zk-nodes %d is out of range: choose 1 to %d (0 only for a KRaft cluster)", o.ZooKeeperNodes, MaxNodesPerRole)
 	}

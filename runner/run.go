@@ -58,9 +58,11 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 	faults := spec.faults()
 	// The schedule comes first: one that cannot hold the faults asked for
 	// is an error before anything is made.
-	steps, err := nemesis.Plan(spec.Nemesis, nemesis.Infos(cluster.PlanNodes(spec.Cluster)), spec.Seed, spec.TimeLimit, faults)
-	if err != nil {
-		return out, err
+	steps := spec.Schedule
+	if len(steps) == 0 {
+		if steps, err = nemesis.Plan(spec.Nemesis, nemesis.Infos(cluster.PlanNodes(spec.Cluster)), spec.Seed, spec.TimeLimit, faults); err != nil {
+			return out, err
+		}
 	}
 	if err := backend.Preflight(ctx, spec.Cluster); err != nil {
 		return out, err

@@ -48,6 +48,11 @@ type Spec struct {
 	Cluster cluster.Options `json:"cluster"`
 	// Nemesis chooses the faults injected while the workload runs.
 	Nemesis nemesis.Options `json:"nemesis"`
+	// Schedule, when given, is the fault schedule to run instead of one
+	// drawn from Nemesis and Seed: a scripted one (--schedule, a
+	// scenario) or a stored run's (--replay). Nemesis.Kinds are then its
+	// kinds.
+	Schedule []nemesis.Step `json:"schedule,omitempty"`
 	// QuietPeriod is how long the healed cluster is left alone before the
 	// final reads (default 5s).
 	QuietPeriod time.Duration `json:"quiet_period"`
@@ -102,6 +107,9 @@ func (s Spec) Defaults() Spec {
 		}
 	}
 	s.Cluster = s.Cluster.Defaults()
+	if len(s.Schedule) > 0 && len(s.Nemesis.Kinds) == 0 {
+		s.Nemesis.Kinds = nemesis.ScheduleKinds(s.Schedule)
+	}
 	s.Nemesis = s.Nemesis.Defaults()
 	if s.QuietPeriod == 0 {
 		s.QuietPeriod = 5 * time.Second
@@ -166,7 +174,11 @@ func (s Spec) Validate() error {
 	if faults == nil {
 		faults = nemesis.Builtin
 	}
-	if err := s.Nemesis.Validate(nemesis.Infos(cluster.PlanNodes(s.Cluster)), faults()); err != nil {
+	nodes := nemesis.Infos(cluster.PlanNodes(s.Cluster))
+	if len(s.Schedule) > 0 {
+		return nemesis.ValidateSchedule(s.Schedule, s.Nemesis, nodes, faults())
+	}
+	if err := s.Nemesis.Validate(nodes, faults()); err != nil {
 		return err
 	}
 	return nil

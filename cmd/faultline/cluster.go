@@ -84,6 +84,8 @@ func addClusterFlags(f *pflag.FlagSet, o *cluster.Options) {
 	f.DurationVar(&o.StartTimeout, "start-timeout", 120*time.Second, "how long to wait for the cluster to become healthy")
 	f.IntVar(&o.ZooKeeperHeapMB, "zk-heap", 128, "heap of each ZooKeeper JVM, MiB")
 	f.IntVar(&o.KafkaHeapMB, "kafka-heap", 320, "heap of each Kafka JVM, MiB")
+	f.StringToStringVar(&o.ZooKeeperConfig, "zk-config", nil, "zoo.cfg properties to add or override, e.g. commitLogCount=100000,snapCount=1000")
+	f.StringToStringVar(&o.KafkaConfig, "kafka-config", nil, "broker properties to add or override, e.g. unclean.leader.election.enable=true")
 }
 
 // backendFlag binds --backend for the cluster commands.

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -144,5 +146,58 @@ func TestMatrixTable(t *testing.T) {
 	rows = append(rows, matrixRow{combo: combos[1], report: results.Report{Valid: checker.Invalid}}, matrixRow{combo: combos[1], err: errors.New("no java")})
 	if err := matrixExit(rows); err == nil || err.(*exitError).code != exitInvalid {
 		t.Errorf("exit %v, want invalid, the worst", err)
+	}
+}
+
+// TestScheduleAndReplayBadInput: a schedule or a replay that cannot run
+// says why in one line, exit 3, before anything starts.
+func TestScheduleAndReplayBadInput(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.json", `[{"kind":"kill","target":"zk1","start":"1s","stop":"2s"}]`)
+	unbound := write("unbound.json", `[{"kind":"kill","target":"$L"},{"kind":"pause","target":"zk9"}]`)
+	notJSON := write("bad.json", `[{"kind":"kill",`)
+	lateStop := write("late.json", `[{"kind":"kill","id":"a","target":"zk1"},{"kind":"kill","after":"a.started","stop":"3s","target":"zk2"}]`)
+	noSchedule := filepath.Join(dir, "run")
+	if err := os.MkdirAll(noSchedule, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write("run/test.json", `{"name":"x","workload":"zk-register","nemesis":{"kinds":["kill"]}}`)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"test", "--schedule", filepath.Join(dir, "missing.json")}, "no such file"},
+		{[]string{"test", "--schedule", notJSON}, "not a list of steps"},
+		{[]string{"test", "--schedule", unbound}, "$L is not bound by an earlier bind step"},
+		{[]string{"test", "--schedule", unbound}, "and 1 more problems"},
+		{[]string{"test", "--schedule", lateStop}, `give "for" instead`},
+		{[]string{"test", "--schedule", good, "--nemesis", "kill"}, "--nemesis draws a schedule, and --schedule gives one"},
+		{[]string{"test", "--schedule", good, "--targets", "zk2"}, "drop --targets"},
+		{[]string{"test", "--replay", filepath.Join(dir, "nowhere")}, "no test.json there"},
+		{[]string{"test", "--replay", noSchedule}, "records no schedule"},
+		{[]string{"test", "--replay", noSchedule, "--seed", "3"}, "--seed with --replay"},
+		{[]string{"test", "--zk-config", "commit log=1"}, "is not a property name"},
+	}
+	t.Setenv("PATH", t.TempDir())
+	t.Setenv("JAVA_HOME", "")
+	for _, tc := range cases {
+		var out, errOut bytes.Buffer
+		code := run(tc.args, strings.NewReader(""), &out, &errOut)
+		lines := strings.Split(strings.TrimRight(errOut.String(), "\n"), "\n")
+		if code != exitHarness || len(lines) != 1 || !strings.Contains(errOut.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q, want one line saying %q", tc.args, code, errOut.String(), tc.want)
+		}
+	}
+	// A good schedule passes validation and stops at the preflight.
+	var out, errOut bytes.Buffer
+	if code := run([]string{"test", "--schedule", good, "--store", dir}, strings.NewReader(""), &out, &errOut); code != exitHarness || !strings.Contains(errOut.String(), "java") {
+		t.Errorf("a good schedule: exit %d, %q, want the preflight's complaint about java", code, errOut.String())
 	}
 }

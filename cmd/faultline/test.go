@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/cluster"
 	"github.com/faultline/faultline/cluster/backends"
+	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/netfault"
 	"github.com/faultline/faultline/results"
@@ -68,6 +72,9 @@ type testFlags struct {
 	bopts     map[string]cluster.BackendOptions
 	wflags    ownedFlags // the workloads' own flags
 	bflags    ownedFlags // the backends' own flags
+	schedule  string     // --schedule FILE
+	replay    string     // --replay DIR
+	replayed  *runner.Record
 }
 
 func newTestCommand(g *globalFlags) *cobra.Command {
@@ -98,7 +105,7 @@ func newTestCommand(g *globalFlags) *cobra.Command {
 			ctx, stop := signalContext()
 			defer stop()
 			out := cmd.OutOrStdout()
-			seeded := cmd.Flags().Changed("seed")
+			seeded := cmd.Flags().Changed("seed") || tf.replayed != nil
 			for i := 1; i <= tf.testCount; i++ {
 				spec.Seed = tf.seed
 				if !seeded {
@@ -117,6 +124,9 @@ func newTestCommand(g *globalFlags) *cobra.Command {
 				}
 				junit.run(o.Report, o.Dir)
 				results.PrintSummary(out, o.Report, o.Dir)
+				if tf.replayed != nil {
+					printReplay(out, tf.replayed.Dir, o.Dir)
+				}
 				if o.Report.Valid != checker.Valid {
 					return verdictExit(o.Report.Valid)
 				}
@@ -158,6 +168,8 @@ func bindTestFlags(f *pflag.FlagSet) *testFlags {
 	f.StringVar(&s.Nemesis.Grudge, "grudge", "", "an explicit partition, e.g. 'zk1,kafka1|zk2,zk3,kafka2,kafka3': each side sees only itself")
 	f.StringVar(&s.Nemesis.Target, "targets", "one", "what kill, pause and packet faults hit: one, minority, majority, all, zk-leader, kafka-controller, kraft-leader, kafka-leader, or node names")
 	f.StringVar(&tf.roles, "nemesis-roles", "", "the roles faults aim at: zk, kafka or both (default: the roles the workload exercises; zk for zk-register)")
+	f.StringVar(&tf.schedule, "schedule", "", "run this fault schedule instead of drawing one: a JSON file of steps (docs/schedules.md), or a run's test.json")
+	f.StringVar(&tf.replay, "replay", "", "repeat a stored run: its options, seed, versions and fault schedule (give its directory, e.g. store/latest)")
 	f.StringVar(&tf.packet, "packet", "delay", "packet behaviours: a comma list of delay, loss, duplicate, reorder, corrupt (delay 50ms±10ms, 20% for the others)")
 	addClusterFlags(f, &s.Cluster)
 	f.Lookup("kafka-nodes").Usage = fmt.Sprintf("Kafka brokers, 0 (none) to %d (default: the workload's; none for zk-register, 3 for kafka-queue)", cluster.MaxNodesPerRole)
@@ -173,6 +185,9 @@ func bindTestFlags(f *pflag.FlagSet) *testFlags {
 // toSpec turns the parsed flags into a validated spec. Values are checked
 // as given: a zero is the user's choice, never "the default".
 func (tf *testFlags) toSpec(f *pflag.FlagSet) error {
+	if tf.replay != "" {
+		return tf.replaySpec(f)
+	}
 	s := &tf.spec
 	if strings.TrimSpace(s.Workload) == "" {
 		return fmt.Errorf("--workload is empty: choose %s", workloadNames())
@@ -230,7 +245,17 @@ func (tf *testFlags) toSpec(f *pflag.FlagSet) error {
 	if s.Nemesis.Packet.Behaviours == 0 {
 		return fmt.Errorf("--packet %q shapes nothing: choose some of delay, loss, duplicate, reorder, corrupt, or all", tf.packet)
 	}
-	if err := unusedNemesisFlags(f, s.Nemesis.Kinds, faults); err != nil {
+	if tf.schedule != "" {
+		for _, name := range []string{"nemesis", "nemesis-interval", "partition", "grudge", "targets"} {
+			if f.Changed(name) {
+				return fmt.Errorf("--%s draws a schedule, and --schedule gives one: drop --%s", name, name)
+			}
+		}
+		if s.Schedule, err = nemesis.ReadScheduleFile(tf.schedule); err != nil {
+			return err
+		}
+		s.Nemesis.Kinds = nemesis.ScheduleKinds(s.Schedule)
+	} else if err := unusedNemesisFlags(f, s.Nemesis.Kinds, faults); err != nil {
 		return err
 	}
 	if len(s.Nemesis.Kinds) > 0 && s.Nemesis.Interval < 100*time.Millisecond {
@@ -246,6 +271,57 @@ func (tf *testFlags) toSpec(f *pflag.FlagSet) error {
 	}
 	*s = s.Defaults()
 	return s.Validate()
+}
+
+// replaySpec makes the spec of a replay: the stored run's, with its
+// schedule as it ran. Only flags that do not change the test may be given
+// with --replay.
+func (tf *testFlags) replaySpec(f *pflag.FlagSet) error {
+	allowed := []string{"replay", "store", "test-count", "junit", "check-timeout", "cache-dir"}
+	var err error
+	f.Visit(func(fl *pflag.Flag) {
+		if err == nil && !slices.Contains(allowed, fl.Name) {
+			err = fmt.Errorf("--%s with --replay: a replay repeats the stored run's options; drop --%s (or run without --replay)", fl.Name, fl.Name)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	rec, err := runner.ReadRecord(tf.replay)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("--replay %s: no test.json there: give a run's directory, e.g. store/latest", tf.replay)
+		}
+		return fmt.Errorf("--replay: %w", err)
+	}
+	spec := rec.Spec
+	spec.Schedule = rec.Schedule
+	if len(spec.Nemesis.Kinds) > 0 && len(spec.Schedule) == 0 {
+		return fmt.Errorf("--replay %s: the run asked for faults but its test.json records no schedule (the run failed before drawing one?): nothing to repeat", tf.replay)
+	}
+	if f.Changed("store") {
+		spec.Store = tf.spec.Store
+	}
+	if f.Changed("check-timeout") {
+		spec.CheckTimeout = tf.spec.CheckTimeout
+	}
+	if f.Changed("cache-dir") {
+		spec.Cluster.CacheDir = tf.spec.Cluster.CacheDir
+	}
+	// The servers the run had, even where the defaults have moved since.
+	if rec.Versions.Kafka != "" {
+		spec.Cluster.KafkaVersion = rec.Versions.Kafka
+	}
+	if rec.Versions.ZooKeeper != "" {
+		spec.Cluster.ZooKeeperVersion = rec.Versions.ZooKeeper
+	}
+	if err := spec.Validate(); err != nil {
+		return fmt.Errorf("--replay %s: %w", tf.replay, err)
+	}
+	tf.spec = spec.Defaults()
+	tf.seed = spec.Seed
+	tf.replayed = &rec
+	return nil
 }
 
 // unusedNemesisFlags refuses a nemesis flag that no requested fault reads:
@@ -357,4 +433,28 @@ func noArgs(cmd *cobra.Command, args []string) error {
 		return fmt.Errorf("`%s` %v (got %q): give options as flags; see `%s --help`", cmd.CommandPath(), errNoArgs, strings.Join(args, " "), cmd.CommandPath())
 	}
 	return nil
+}
+
+// printReplay compares a replay's faults with the stored run's.
+func printReplay(out io.Writer, origDir, dir string) {
+	orig, _, err := runner.ReadHistory(filepath.Join(origDir, results.HistoryFile), history.ReadOptions{})
+	if err != nil {
+		fmt.Fprintf(out, "replay: could not read the stored run's history: %v\n", err)
+		return
+	}
+	again, _, err := runner.ReadHistory(filepath.Join(dir, results.HistoryFile), history.ReadOptions{})
+	if err != nil {
+		fmt.Fprintf(out, "replay: could not read the replay's history: %v\n", err)
+		return
+	}
+	c, err := runner.CompareReplay(orig, again)
+	if err != nil {
+		fmt.Fprintf(out, "replay: %v\n", err)
+		return
+	}
+	head, lines := c.Summary()
+	fmt.Fprintf(out, "replay of %s: %s\n", origDir, head)
+	for _, l := range lines {
+		fmt.Fprintf(out, "  %s\n", l)
+	}
 }
