@@ -6,7 +6,9 @@
 // (it certainly did not happen) or Info (unknown: it may or may not have
 // happened). After an Info completion a client process is retired and the
 // client continues as a new process. Nemesis actions are ops of the process
-// Nemesis. Times are monotonic nanoseconds since the test's start.
+// Nemesis, and what the leadership observer saw of each node's beliefs are
+// ops of the process Observer; neither is a client, and neither is retired.
+// Times are monotonic nanoseconds since the test's start.
 //
 // A Writer appends ops as they happen, one line per op with no buffering, so a
 // harness that is killed still leaves a readable prefix; Read and ReadFile load

@@ -43,6 +43,11 @@ func TestAppendOpMatchesEncodingJSON(t *testing.T) {
 	if want := `{"index":0,"time":0,"process":"nemesis","type":"invoke","f":"start-partition"}`; string(got) != want {
 		t.Errorf("nemesis op: got %s, want %s", got, want)
 	}
+	obs := Op{Index: 1, Time: 2, Process: Observer, Type: OK, F: "zk-mode", Value: json.RawMessage(`{"node":"zk1","mode":"leader"}`)}
+	got, _ = appendOp(nil, obs)
+	if want := marshalStd(t, obs); !bytes.Equal(got, want) || !bytes.Contains(got, []byte(`"process":"observer"`)) {
+		t.Errorf("observer op: got %s, want %s", got, want)
+	}
 }
 
 func TestAppendOpCompactsValue(t *testing.T) {

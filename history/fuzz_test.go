@@ -17,6 +17,7 @@ func FuzzRead(f *testing.F) {
 		line0 + "\n" + line1 + "\n",
 		line0 + "\n" + line1[:17],
 		`{"index":0,"time":1,"process":"nemesis","type":"invoke","f":"start-partition","value":{"isolated":["zk1"]}}` + "\n",
+		`{"index":0,"time":1,"process":"observer","type":"ok","f":"zk-mode","value":{"node":"zk1","mode":"leader","epoch":5,"zxid":123}}` + "\n",
 		`{"index":3,"time":7,"process":2,"type":"fail","f":"cas","key":"r1","value":{"expected_version":3,"value":18},"error":"bad-version"}` + "\n",
 		`{"index":0,"time":1,"process":0,"type":"ok","f":"read","value":null}`,
 		`{"index":0,"time":-1,"process":0,"type":"ok","f":"read"}` + "\n",

@@ -14,6 +14,7 @@ func TestProcessJSON(t *testing.T) {
 		{0, `0`},
 		{31, `31`},
 		{Nemesis, `"nemesis"`},
+		{Observer, `"observer"`},
 	} {
 		got, err := json.Marshal(tc.p)
 		if err != nil || string(got) != tc.json {
@@ -24,14 +25,25 @@ func TestProcessJSON(t *testing.T) {
 			t.Errorf("Unmarshal(%s) = %d, %v; want %d", tc.json, int(back), err, int(tc.p))
 		}
 	}
-	for _, bad := range []string{`-1`, `-7`, `"client"`, `1.5`, `true`, `null`, `"1"`, `99999999999`} {
+	for _, bad := range []string{`-1`, `-2`, `-7`, `"client"`, `"Observer"`, `1.5`, `true`, `null`, `"1"`, `99999999999`} {
 		var p Process
 		if err := json.Unmarshal([]byte(bad), &p); err == nil {
 			t.Errorf("Unmarshal(%s) = %d, want an error", bad, int(p))
 		}
 	}
-	if _, err := json.Marshal(Process(-2)); err == nil {
-		t.Error("Marshal(-2) succeeded, want an error")
+	if _, err := json.Marshal(Process(-3)); err == nil {
+		t.Error("Marshal(-3) succeeded, want an error")
+	}
+	for p, want := range map[Process]bool{0: true, 7: true, Nemesis: false, Observer: false} {
+		if p.IsClient() != want {
+			t.Errorf("%s.IsClient() = %v, want %v", p, !want, want)
+		}
+		if err := p.Validate(); err != nil {
+			t.Errorf("%s.Validate() = %v", p, err)
+		}
+	}
+	if Observer.String() != "observer" {
+		t.Errorf("Observer.String() = %q", Observer.String())
 	}
 }
 

@@ -26,8 +26,8 @@ func (c Call) Outcome() Type {
 func (c Call) Incomplete() bool { return c.Completion == nil }
 
 // Pair matches each invocation with the completion of the same process that
-// follows it, and returns the calls in invocation order; the Nemesis's calls
-// are included. A call still pending at the end of the history is returned
+// follows it, and returns the calls in invocation order; the Nemesis's and
+// the Observer's calls are included. A call still pending at the end of the history is returned
 // with a nil Completion.
 //
 // Pair checks that each op is valid (see Op.Validate) and that each process is
@@ -36,7 +36,7 @@ func (c Call) Incomplete() bool { return c.Completion == nil }
 // one pending, a completion whose f or key differs from its invocation's, a
 // completion earlier than its invocation, and an invocation by a client
 // process that an Info completion has retired are errors naming the op's
-// index.
+// index. Nemesis and Observer are never retired.
 func Pair(ops []Op) ([]Call, error) { return PairContext(context.Background(), ops) }
 
 // PairContext is Pair, giving up once ctx is done: it looks at ctx every
@@ -82,7 +82,7 @@ func PairContext(ctx context.Context, ops []Op) ([]Call, error) {
 		c := *op
 		calls[at].Completion = &c
 		delete(pending, op.Process)
-		if op.Type == Info && op.Process != Nemesis {
+		if op.Type == Info && op.Process.IsClient() {
 			retired[op.Process] = op.Index
 		}
 	}

@@ -24,6 +24,10 @@ func TestPair(t *testing.T) {
 		op(8, 9, 1, Invoke, "read", "b"),
 		op(9, 10, 1, Fail, "read", "b"),
 		op(10, 11, Nemesis, OK, "stop-partition", ""),
+		op(11, 12, Observer, Invoke, "zk-mode", ""),
+		op(12, 13, Observer, Info, "zk-mode", ""),
+		op(13, 14, Observer, Invoke, "zk-mode", ""), // nor is the observer
+		op(14, 15, Observer, OK, "zk-mode", ""),
 	}
 	calls, err := Pair(ops)
 	if err != nil {
@@ -33,7 +37,7 @@ func TestPair(t *testing.T) {
 		inv     int64
 		outcome Type
 		done    bool
-	}{{0, Info, true}, {1, OK, true}, {2, Info, true}, {6, OK, true}, {7, Info, false}, {8, Fail, true}}
+	}{{0, Info, true}, {1, OK, true}, {2, Info, true}, {6, OK, true}, {7, Info, false}, {8, Fail, true}, {11, Info, true}, {13, OK, true}}
 	if len(calls) != len(want) {
 		t.Fatalf("%d calls, want %d", len(calls), len(want))
 	}
@@ -69,6 +73,8 @@ func TestPairErrors(t *testing.T) {
 			`op index 1: process 3 completes at time 4, before its invocation at index 0 (time 5)`},
 		{"nemesis completion without invoke", []Op{op(0, 5, Nemesis, Info, "start-kill", "")},
 			`op index 0: process nemesis completes "start-kill" (info) with no pending invocation`},
+		{"observer invokes twice", []Op{op(0, 5, Observer, Invoke, "zk-mode", ""), op(1, 6, Observer, Invoke, "zk-mode", "")},
+			`op index 1: process observer invokes "zk-mode" while its invocation at index 0 is still pending`},
 		{"invalid op", []Op{op(0, 5, 1, "done", "read", "a")},
 			`op index 0: unknown type "done"`},
 	} {

@@ -7,36 +7,58 @@ import (
 )
 
 // Process identifies who performed an op. Client processes are numbered from
-// 0; Nemesis is the fault injector. A client whose op completed as Info is
-// retired and continues under a new, unused number.
+// 0; Nemesis is the fault injector and Observer the leadership observer. A
+// client whose op completed as Info is retired and continues under a new,
+// unused number; Nemesis and Observer are never retired.
 type Process int
 
-// Nemesis is the process of every fault the nemesis starts or stops. In JSON
-// it is the string "nemesis".
-const Nemesis Process = -1
+// The special processes, which are not clients: each invokes one op at a
+// time and completes it, like a client, but is never retired.
+const (
+	// Nemesis is the process of every fault the nemesis starts or
+	// stops. In JSON it is the string "nemesis".
+	Nemesis Process = -1
+	// Observer is the process of the leadership observer, which asks
+	// each node, about once a second, what it believes (its ZooKeeper
+	// mode, a broker's view of the controller and of partition leaders).
+	// In JSON it is the string "observer".
+	Observer Process = -2
+)
 
-const nemesisJSON = `"nemesis"`
+const (
+	nemesisJSON  = `"nemesis"`
+	observerJSON = `"observer"`
+)
 
-// Validate reports whether p is a client process (>= 0) or Nemesis.
+// processWant says what a process may be, for error messages.
+const processWant = `a non-negative integer, "nemesis" or "observer"`
+
+// Validate reports whether p is a client process (>= 0), Nemesis or
+// Observer.
 func (p Process) Validate() error {
-	if p < 0 && p != Nemesis {
-		return fmt.Errorf("process %d is invalid: clients are numbered from 0 and the nemesis is %s", int(p), nemesisJSON)
+	if p < 0 && p != Nemesis && p != Observer {
+		return fmt.Errorf("process %d is invalid: clients are numbered from 0, the nemesis is %s and the observer %s", int(p), nemesisJSON, observerJSON)
 	}
 	return nil
 }
 
-// IsClient reports whether p is a client process, not the nemesis.
+// IsClient reports whether p is a client process, not the nemesis or the
+// observer.
 func (p Process) IsClient() bool { return p >= 0 }
 
-// String returns "nemesis" or the process number.
+// String returns "nemesis", "observer" or the process number.
 func (p Process) String() string {
-	if p == Nemesis {
+	switch p {
+	case Nemesis:
 		return "nemesis"
+	case Observer:
+		return "observer"
 	}
 	return strconv.Itoa(int(p))
 }
 
-// MarshalJSON encodes a client process as a number and Nemesis as "nemesis".
+// MarshalJSON encodes a client process as a number, Nemesis as "nemesis"
+// and Observer as "observer".
 func (p Process) MarshalJSON() ([]byte, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -44,27 +66,34 @@ func (p Process) MarshalJSON() ([]byte, error) {
 	return appendProcess(nil, p), nil
 }
 
-// UnmarshalJSON accepts a non-negative integer or the string "nemesis".
+// UnmarshalJSON accepts a non-negative integer, "nemesis" or "observer".
 func (p *Process) UnmarshalJSON(data []byte) error {
 	data = bytes.TrimSpace(data)
-	if string(data) == nemesisJSON {
-		*p = Nemesis
+	if len(data) > 0 && data[0] >= '0' && data[0] <= '9' {
+		n, err := strconv.ParseInt(string(data), 10, 32)
+		if err != nil {
+			return fmt.Errorf("process must be %s, not %s", processWant, truncate(data, 40))
+		}
+		*p = Process(n)
 		return nil
 	}
-	if len(data) == 0 || data[0] < '0' || data[0] > '9' {
-		return fmt.Errorf("process must be a non-negative integer or %s, not %s", nemesisJSON, truncate(data, 40))
+	switch string(data) {
+	case nemesisJSON:
+		*p = Nemesis
+	case observerJSON:
+		*p = Observer
+	default:
+		return fmt.Errorf("process must be %s, not %s", processWant, truncate(data, 40))
 	}
-	n, err := strconv.ParseInt(string(data), 10, 32)
-	if err != nil {
-		return fmt.Errorf("process must be a non-negative integer or %s, not %s", nemesisJSON, truncate(data, 40))
-	}
-	*p = Process(n)
 	return nil
 }
 
 func appendProcess(b []byte, p Process) []byte {
-	if p == Nemesis {
+	switch p {
+	case Nemesis:
 		return append(b, nemesisJSON...)
+	case Observer:
+		return append(b, observerJSON...)
 	}
 	return strconv.AppendInt(b, int64(p), 10)
 }

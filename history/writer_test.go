@@ -25,6 +25,8 @@ func TestWriterRoundTrip(t *testing.T) {
 		{Time: 22, Process: 2, Type: Invoke, F: "cas", Key: "r1", Value: json.RawMessage(`{"expected_version":1,"value":18}`)},
 		{Time: 30, Process: 2, Type: Fail, F: "cas", Key: "r1", Value: json.RawMessage(`{"expected_version":1,"value":18}`), Error: "bad-version"},
 		{Time: 31, Process: 3, Type: Invoke, F: "read", Key: "r1", Value: json.RawMessage(`null`)},
+		{Time: 32, Process: Observer, Type: Invoke, F: "zk-mode", Value: json.RawMessage(`{"node":"zk1"}`)},
+		{Time: 33, Process: Observer, Type: OK, F: "zk-mode", Value: json.RawMessage(`{"node":"zk1","mode":"follower","epoch":5,"zxid":123}`), Node: "zk1"},
 	}
 	var buf bytes.Buffer
 	w := NewWriter(&buf, nil)
