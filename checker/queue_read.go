@@ -171,12 +171,12 @@ func (c *queueCheck) read() error {
 			return err
 		}
 		p.pending = -1
-		if op.Type == history.Info && op.Process != history.Nemesis {
+		if op.Type == history.Info && op.Process.IsClient() {
 			p.retired = pos
 		}
 	}
 	for _, p := range c.procs.all {
-		if p.pending < 0 || p.id == history.Nemesis {
+		if p.pending < 0 || !p.id.IsClient() {
 			continue
 		}
 		c.counts.Calls++
@@ -267,7 +267,7 @@ func clip(b []byte) string {
 // invoke records an invocation, at pos, by p.
 func (c *queueCheck) invoke(pos int32, p *queueProc) error {
 	op := &c.ops[pos]
-	if op.Process == history.Nemesis {
+	if !op.Process.IsClient() { // the nemesis and the observer
 		return validJSON(op)
 	}
 	switch op.F {
@@ -344,7 +344,7 @@ func (p *queueProc) reassign(mode queueMode, partitions []int32) {
 // complete records a completion, at pos, of p's pending call.
 func (c *queueCheck) complete(pos int32, p *queueProc) error {
 	op := &c.ops[pos]
-	if op.Process == history.Nemesis {
+	if !op.Process.IsClient() { // the nemesis and the observer
 		return validJSON(op)
 	}
 	c.counts.Calls++

@@ -107,8 +107,8 @@ func (c *seqCheck) read() error {
 			case p.retired >= 0:
 				return c.pairingError(fmt.Errorf("op index %d: process %s invokes %q but was retired by its info completion at index %d", op.Index, op.Process, op.F, c.ops[p.retired].Index))
 			}
-			if op.Process == history.Nemesis {
-				p.pending = pos // the nemesis's pending invocation, by position
+			if !op.Process.IsClient() {
+				p.pending = pos // the nemesis's or observer's pending invocation, by position
 				if err := validJSON(op); err != nil {
 					return err
 				}
@@ -125,7 +125,7 @@ func (c *seqCheck) read() error {
 		if op.F != inv.F || op.Key != inv.Key || op.Time < inv.Time {
 			return c.pairingError(fmt.Errorf("op index %d: process %s completes %s %q but invoked %s %q at index %d (time %d)", op.Index, op.Process, op.F, op.Key, inv.F, inv.Key, inv.Index, inv.Time))
 		}
-		if op.Process == history.Nemesis {
+		if !op.Process.IsClient() {
 			if err := validJSON(op); err != nil {
 				return err
 			}
@@ -133,12 +133,12 @@ func (c *seqCheck) read() error {
 			return err
 		}
 		p.pending = -1
-		if op.Type == history.Info && op.Process != history.Nemesis {
+		if op.Type == history.Info && op.Process.IsClient() {
 			p.retired = pos
 		}
 	}
 	for _, p := range c.procs.all {
-		if p.pending >= 0 && p.id != history.Nemesis {
+		if p.pending >= 0 && p.id.IsClient() {
 			if err := c.complete(p.pending, -1); err != nil {
 				return err
 			}
@@ -166,14 +166,15 @@ func (c *seqCheck) read() error {
 // plainValid reports whether validateFields would find nothing wrong with
 // op, without copying it (a fast path: false means ask validateFields).
 func plainValid(op *history.Op) bool {
-	return op.Index >= 0 && op.Time >= 0 && op.Process >= history.Nemesis && op.F != "" &&
+	return op.Index >= 0 && op.Time >= 0 && op.Process >= history.Observer && op.F != "" &&
 		(op.Type == history.Invoke || op.Type == history.OK || op.Type == history.Fail || op.Type == history.Info)
 }
 
 // pendingPos returns the position in the history of p's pending
-// invocation: the nemesis's pending is a position, a client's a call.
+// invocation: the nemesis's and the observer's pending is a position, a
+// client's a call.
 func (c *seqCheck) pendingPos(p *seqProc) int32 {
-	if p.id == history.Nemesis {
+	if !p.id.IsClient() {
 		return p.pending
 	}
 	return c.calls[p.pending].inv
