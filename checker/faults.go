@@ -301,3 +301,47 @@ func stepID(v json.RawMessage) string {
 	_ = json.Unmarshal(v, &m)
 	return m.ID
 }
+
+// historyFaults returns the fault windows of the nemesis's calls among
+// calls, as the faults checker finds them (FaultDetails.Windows); end is
+// the history's end, which closes a fault never stopped. Other checkers
+// use them to say which faults were in place when something happened.
+func historyFaults(calls []history.Call, end int64) []FaultWindow {
+	var nem []history.Call
+	for _, c := range calls {
+		if c.Invoke.Process == history.Nemesis {
+			nem = append(nem, c)
+		}
+	}
+	return faultDetails(nem, end, nil).Windows
+}
+
+// activeFaults returns the windows of faults that applied and were in
+// place at some time in [start, end] (at start, when end = start).
+func activeFaults(windows []FaultWindow, start, end int64) []FaultWindow {
+	var out []FaultWindow
+	for _, w := range windows {
+		if w.Applied && w.Start <= end && w.Stop >= start {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// faultKindsText names the kinds of faults in windows, e.g. "during
+// partition and kill", or "with no fault in place".
+func faultKindsText(windows []FaultWindow) string {
+	var kinds []string
+	for _, w := range windows {
+		if !slices.Contains(kinds, w.Kind) {
+			kinds = append(kinds, w.Kind)
+		}
+	}
+	switch len(kinds) {
+	case 0:
+		return "with no fault in place"
+	case 1:
+		return "during " + kinds[0]
+	}
+	return "during " + strings.Join(kinds[:len(kinds)-1], ", ") + " and " + kinds[len(kinds)-1]
+}
