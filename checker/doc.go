@@ -10,6 +10,17 @@
 // kafka-queue workload's sends and polls for lost, duplicated and misordered
 // records, like Jepsen's Kafka checker.
 //
+// Lock checks the zk-lock workload: clients that take a lock made of
+// ZooKeeper's lock recipe and write to a resource it protects. It follows
+// what each process believed it held and finds split brains (two beliefs in
+// one lock at once, with the faults in place then), fencing violations,
+// stale writes, grants ZooKeeper provably made twice, and lock nodes of
+// ended sessions left behind. Leadership reads the observer's ops (what
+// each ZooKeeper node, broker and KRaft controller believed about
+// leadership, about once a second) and finds the times two nodes believed
+// they led one thing; its result is always advisory. Both say which faults
+// were in place, from the nemesis's ops as Faults reads them.
+//
 // The zk-register workload has three checkers, which ZKRegisterCheckers
 // returns for a read mode and a required consistency (docs/history.md):
 //   - LinearizableWrites checks that the writes and cas ops are
