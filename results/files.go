@@ -89,6 +89,20 @@ func eachFile(r *Report, dir string, write bool) {
 			}
 			res.Files = append(res.Files, name)
 		}
+		if ld, ok := res.Details.(*checker.LeadershipDetails); ok && len(ld.Nodes) > 0 {
+			switch {
+			case !write:
+				if exists(TimelinePlotFile) {
+					res.Files = append(res.Files, TimelinePlotFile)
+				}
+			default:
+				if name, err := writeTimelinePlot(dir, ld, windows); err != nil {
+					res.Notes = append(res.Notes, fmt.Sprintf("could not draw the timeline: %v", err))
+				} else {
+					res.Files = append(res.Files, name)
+				}
+			}
+		}
 		if qd, ok := res.Details.(*checker.QueueDetails); ok {
 			if !write {
 				if exists(UnseenPlotFile) {
