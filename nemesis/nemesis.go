@@ -88,7 +88,7 @@ func (n *Nemesis) Run(ctx context.Context, began time.Time) {
 func (n *Nemesis) runStep(ctx context.Context, began time.Time, s Step) {
 	ev := n.events[s.key]
 	failStart := func(why string) {
-		_ = n.record(startF(s), n.invocation(s), func() (any, error) { return nil, errors.New(why) })
+		_ = n.record(opF(s), n.invocation(s), func() (any, error) { return nil, errors.New(why) })
 		n.failed(s, why)
 		ev.failed = why
 		ev.startedAt = time.Now()
@@ -133,8 +133,13 @@ func (n *Nemesis) runStep(ctx context.Context, began time.Time, s Step) {
 			return
 		}
 	}
-	if s.Kind == KindBind {
-		err := n.bind(ctx, s)
+	if notFault(s.Kind) {
+		var err error
+		if s.Kind == KindBind {
+			err = n.bind(ctx, s)
+		} else {
+			_ = n.record(string(KindWait), n.invocation(s), func() (any, error) { return "held", nil })
+		}
 		if err != nil {
 			ev.failed = err.Error()
 			n.failed(s, err.Error())
@@ -194,6 +199,15 @@ func (n *Nemesis) Failures() []string {
 }
 
 func startF(s Step) string { return "start-" + string(s.Kind) }
+
+// opF is the op a step's start is recorded as: "start-<kind>" for a
+// fault, "bind" or "wait" for the steps that inject nothing.
+func opF(s Step) string {
+	if notFault(s.Kind) {
+		return string(s.Kind)
+	}
+	return startF(s)
+}
 
 // invocation is what a start's invocation records: the step as written,
 // with its id, without its times.

@@ -17,6 +17,16 @@ import (
 // for later steps to aim at as $NAME. It is recorded as a "bind" op.
 const KindBind Kind = "bind"
 
+// KindWait is a scripted step that injects nothing: it waits (after, start,
+// when) and is recorded as a "wait" op when its conditions held, so that
+// later steps can start a set time after a condition ("after":
+// "shrunk.started", "start": "5s").
+const KindWait Kind = "wait"
+
+// notFault says whether a step kind is one of the scripted steps that
+// inject nothing.
+func notFault(k Kind) bool { return k == KindBind || k == KindWait }
+
 // Conditions a scripted step can wait for (Condition.Is).
 const (
 	// IsLeader: a ZooKeeper node says it leads (srvr); a broker or KRaft
@@ -75,7 +85,7 @@ const DefaultConditionTimeout = 2 * time.Minute
 // scripted says whether a step uses what only a scripted schedule has:
 // events, conditions or bindings.
 func (s Step) scripted() bool {
-	return s.ID != "" || s.After != "" || len(s.When) > 0 || len(s.Until) > 0 || s.For > 0 || s.Kind == KindBind
+	return s.ID != "" || s.After != "" || len(s.When) > 0 || len(s.Until) > 0 || s.For > 0 || notFault(s.Kind)
 }
 
 // Scripted says whether a schedule is a script: a step of it has an id,
@@ -185,7 +195,7 @@ func ParseSchedule(b []byte) ([]Step, error) {
 func ScheduleKinds(steps []Step) []Kind {
 	var kinds []Kind
 	for _, s := range steps {
-		if s.Kind != KindBind && !slices.Contains(kinds, s.Kind) {
+		if !notFault(s.Kind) && !slices.Contains(kinds, s.Kind) {
 			kinds = append(kinds, s.Kind)
 		}
 	}
@@ -297,6 +307,15 @@ func ValidateSchedule(steps []Step, o Options, nodes []NodeInfo, faults []Fault)
 		}
 		checkConds(i, s, "when", s.When)
 		checkConds(i, s, "until", s.Until)
+		if s.Kind == KindWait {
+			if s.Target != "" || len(s.Bind) > 0 || s.Stop > 0 || s.For > 0 || len(s.Until) > 0 {
+				bad(i, s, "a wait step only waits (after, start, when): it takes no target, bind, stop, for or until")
+			}
+			if s.ID == "" {
+				bad(i, s, "a wait step needs an \"id\" for the steps that wait on it")
+			}
+			continue
+		}
 		if s.Kind == KindBind {
 			if len(s.Bind) == 0 {
 				bad(i, s, "a bind step needs \"bind\": {\"NAME\": \"zk-leader\", …}")
@@ -317,7 +336,7 @@ func ValidateSchedule(steps []Step, o Options, nodes []NodeInfo, faults []Fault)
 		}
 		f, ok := faultOf(faults, s.Kind)
 		if !ok {
-			bad(i, s, "%q is not a fault: choose from %s, or bind", s.Kind, kindList(faults))
+			bad(i, s, "%q is not a fault: choose from %s, or bind, wait", s.Kind, kindList(faults))
 			continue
 		}
 		if len(s.Bind) > 0 {

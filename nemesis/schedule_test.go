@@ -352,3 +352,35 @@ func TestIsolateCutsTheTargetsOffTogether(t *testing.T) {
 		t.Errorf("zk3 still drops %v", got)
 	}
 }
+
+// TestWaitStepTimesLaterSteps: a wait step records when its condition
+// held, and a step after it starts its clock then.
+func TestWaitStepTimesLaterSteps(t *testing.T) {
+	c := newFakeCluster("zk1", "zk2", "zk3")
+	c.leader = "zk1"
+	steps := parseSteps(t, `[
+	 {"kind":"kill","id":"a","target":"zk2","start":"20ms","for":"600ms"},
+	 {"kind":"wait","id":"down","when":[{"node":"zk2","is":"down"}],"timeout":"1s"},
+	 {"kind":"pause","id":"b","after":"down.started","start":"30ms","target":"zk3","for":"10ms"}]`)
+	if err := ValidateSchedule(steps, Options{}.Defaults(), Infos(specsOf(c)), Builtin()); err != nil {
+		t.Fatal(err)
+	}
+	rec := &memRecorder{}
+	nem := New(&Env{Cluster: c, Options: Options{}.Defaults(), Probe: &ensembleProbe{c: c}}, Builtin(), rec, steps)
+	nem.Run(context.Background(), time.Now())
+	got := nemesisCalls(t, rec.ops())
+	var fs []string
+	for _, g := range got {
+		fs = append(fs, strings.Fields(g)[0])
+	}
+	if !slices.Equal(fs, []string{"start-kill", "wait", "start-pause", "stop-pause", "stop-kill"}) {
+		t.Errorf("calls %q", got)
+	}
+	if kinds := ScheduleKinds(steps); !slices.Equal(kinds, []Kind{KindKill, KindPause}) {
+		t.Errorf("kinds %v", kinds)
+	}
+	bad := parseSteps(t, `[{"kind":"wait","target":"zk1"}]`)
+	if err := ValidateSchedule(bad, Options{}.Defaults(), Infos(specsOf(c)), Builtin()); err == nil || !strings.Contains(err.Error(), "only waits") {
+		t.Errorf("a wait with a target: %v", err)
+	}
+}
