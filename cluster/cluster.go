@@ -21,6 +21,9 @@ const (
 	RoleKafka     Role = "kafka"
 	// RoleController is a dedicated KRaft controller.
 	RoleController Role = "controller"
+	// RoleClient is a client host (see ClientHost): no server runs
+	// there, but partitions can cut it off.
+	RoleClient Role = "client"
 )
 
 // Node is one server of the cluster. The verbs act on the server process and
@@ -104,9 +107,29 @@ type Cluster interface {
 	Close(ctx context.Context) error
 	// Versions reports the server versions in use.
 	Versions() Versions
+	// ClientHosts lists the hosts clients run on (c1..cN, Options.
+	// ClientHosts), each with its own address on the run's network; none
+	// means clients connect from the harness's side (Dial), which no fault
+	// cuts.
+	ClientHosts() []ClientHost
 
 	// Leaders answers "who leads?" from the cluster's own word.
 	Leaders
+}
+
+// ClientHost is a host of the run's network that client processes run
+// on: its own address, so that partitions can cut clients off from
+// servers as they cut servers from each other. Workloads dial through it
+// (see workloads.DialFor).
+type ClientHost interface {
+	// Name is the host's name: c1, c2, ...
+	Name() string
+	// Addr is its address on the run's network.
+	Addr() netip.Addr
+	// Dial opens a connection from the host to a node address.
+	Dial(ctx context.Context, network, address string) (net.Conn, error)
+	// Network is the host's network, as a node's (drops it takes).
+	Network() Network
 }
 
 // Leaders are the questions of who leads, which only the cluster can

@@ -68,7 +68,7 @@ func (s NodeSpec) IsController() bool { return s.Role == RoleController || s.Con
 
 // The run's private network: one /24 that exists only inside the run's
 // namespaces. The harness's side of the bridge is .1; ZooKeeper node i is
-// .10+i, broker i .20+i and KRaft controller i .30+i.
+// .10+i, broker i .20+i, KRaft controller i .30+i and client host i .40+i.
 var (
 	// RunPrefix is the run's network.
 	RunPrefix = netip.MustParsePrefix("10.213.0.0/24")
@@ -97,6 +97,25 @@ func planNodes(zk, kafka, controllers int, combined bool) []NodeSpec {
 		specs = append(specs, NodeSpec{Name: fmt.Sprintf("ctrl%d", i), Role: RoleController, ID: i, Addr: at(30 + i)})
 	}
 	return specs
+}
+
+// HostSpec is a client host as planned: its name and address.
+type HostSpec struct {
+	Name string
+	Addr netip.Addr
+}
+
+// PlanClientHosts names and addresses the client hosts of o: c1..cN at
+// .40+i on the run's network.
+func PlanClientHosts(o Options) []HostSpec {
+	base := RunPrefix.Addr().As4()
+	var hosts []HostSpec
+	for i := 1; i <= o.ClientHosts; i++ {
+		a := base
+		a[3] = byte(40 + i)
+		hosts = append(hosts, HostSpec{Name: fmt.Sprintf("c%d", i), Addr: netip.AddrFrom4(a)})
+	}
+	return hosts
 }
 
 // quorumVoters is controller.quorum.voters: id@host:port of every

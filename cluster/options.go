@@ -73,6 +73,10 @@ type Options struct {
 	// KafkaZooKeeperSessionTimeout is the brokers' ZooKeeper session timeout
 	// (default 6s): how long a dead controller keeps its role.
 	KafkaZooKeeperSessionTimeout time.Duration `json:"kafka_zookeeper_session_timeout"`
+	// ClientHosts is the number of client hosts c1..cN, 0 to 9: network
+	// hosts of their own that client processes are spread over, which
+	// partitions can cut off (0: clients connect from the harness's side).
+	ClientHosts int `json:"client_hosts,omitempty"`
 	// KafkaConfig adds or overrides broker properties (server.properties).
 	KafkaConfig map[string]string `json:"kafka_config,omitempty"`
 	// ZooKeeperConfig adds or overrides ZooKeeper properties (zoo.cfg).
@@ -174,6 +178,9 @@ func (o Options) Validate() error {
 				return fmt.Errorf("%s: the value of %s holds a line break: give a one-line value", m.flag, k)
 			}
 		}
+	}
+	if o.ClientHosts < 0 || o.ClientHosts > MaxNodesPerRole {
+		return fmt.Errorf("--client-hosts %d is out of range: choose 0 (clients on the harness's side) to %d", o.ClientHosts, MaxNodesPerRole)
 	}
 	if o.ZooKeeperNodes < 0 || o.ZooKeeperNodes > MaxNodesPerRole {
 		return fmt.Errorf("--zk-nodes %d is out of range: choose 1 to %d (0 only for a KRaft cluster)", o.ZooKeeperNodes, MaxNodesPerRole)

@@ -23,6 +23,7 @@ type fakeCluster struct {
 	ctrl    string // the Kafka controller
 	leaders map[int32]string
 	noNet   bool // nodes offer no network capability
+	hosts   []*fakeNode
 }
 
 func newFakeCluster(names ...string) *fakeCluster {
@@ -72,6 +73,43 @@ func (c *fakeCluster) Status(context.Context) (cluster.Status, error) { return c
 func (c *fakeCluster) WaitHealthy(context.Context) error              { return nil }
 func (c *fakeCluster) Close(context.Context) error                    { return nil }
 func (c *fakeCluster) Versions() cluster.Versions                     { return cluster.Versions{} }
+func (c *fakeCluster) ClientHosts() []cluster.ClientHost {
+	var out []cluster.ClientHost
+	for _, h := range c.hosts {
+		out = append(out, fakeHost{h})
+	}
+	return out
+}
+
+// fakeHost is a client host of the fake cluster: a fakeNode that only
+// takes drops.
+type fakeHost struct{ n *fakeNode }
+
+func (h fakeHost) Name() string             { return h.n.name }
+func (h fakeHost) Addr() netip.Addr         { return h.n.addr }
+func (h fakeHost) Network() cluster.Network { return h.n }
+func (h fakeHost) Dial(context.Context, string, string) (net.Conn, error) {
+	return nil, errors.New("fake host: no network")
+}
+
+// withHosts adds client hosts c1..cN.
+func (c *fakeCluster) withHosts(n int) *fakeCluster {
+	for i := 1; i <= n; i++ {
+		c.hosts = append(c.hosts, &fakeNode{c: c, name: fmt.Sprintf("c%d", i), role: cluster.RoleClient, id: i,
+			addr: netip.AddrFrom4([4]byte{10, 213, 0, byte(40 + i)}), running: true})
+	}
+	return c
+}
+
+// host finds a client host.
+func (c *fakeCluster) host(name string) *fakeNode {
+	for _, h := range c.hosts {
+		if h.name == name {
+			return h
+		}
+	}
+	return nil
+}
 func (c *fakeCluster) named(name string) (cluster.Node, error) {
 	n, ok := c.Node(name)
 	if !ok {
@@ -190,7 +228,7 @@ func (n *fakeNode) dropped() []string {
 	defer n.mu.Unlock()
 	var out []string
 	for _, a := range n.drops {
-		for _, m := range n.c.nodes {
+		for _, m := range append(slices.Clone(n.c.nodes), n.c.hosts...) {
 			if m.addr == a {
 				out = append(out, m.name)
 			}

@@ -33,6 +33,12 @@ const (
 	ShapeKafkaLeader = "kafka-leader"
 	ShapeZKKafka     = "zk-kafka"
 	ShapeGrudge      = "grudge"
+	// ShapeClient cuts a client host (drawn) off from every server; its
+	// clients' sessions go quiet while the servers run on.
+	ShapeClient = "client"
+	// ShapeClientFromLeader cuts a client host (drawn) off from the
+	// ZooKeeper leader only: its sessions must move to another server.
+	ShapeClientFromLeader = "client-from-leader"
 	// ShapeIsolate cuts a scripted step's target nodes off from every
 	// other node (a schedule's step only: its Target says which).
 	ShapeIsolate = "isolate"
@@ -87,13 +93,20 @@ func (*partitionFault) Validate(o Options, nodes []NodeInfo) error {
 		if !has(cluster.RoleController) || !has(cluster.RoleKafka) {
 			return fmt.Errorf("--partition controllers cuts dedicated KRaft controllers off from the brokers: it needs both among --nemesis-roles %s (and --kafka-mode kraft with --controllers 1 or more)", rolesText(o.Roles))
 		}
+	case ShapeClient, ShapeClientFromLeader:
+		if len(clientHosts(nodes)) == 0 {
+			return fmt.Errorf("--partition %s cuts a client host off, and the cluster has none: give --client-hosts 1 or more", o.Partition)
+		}
+		if o.Partition == ShapeClientFromLeader && !slices.ContainsFunc(nodes, func(n NodeInfo) bool { return n.Role == cluster.RoleZooKeeper }) {
+			return fmt.Errorf("--partition client-from-leader cuts a client host off from the ZooKeeper leader, and the cluster has no ZooKeeper")
+		}
 	case ShapeZKKafka:
 		if !has(cluster.RoleZooKeeper) || !has(cluster.RoleKafka) {
 			return fmt.Errorf("--partition zk-kafka cuts ZooKeeper from the brokers: it needs both among --nemesis-roles %s (give --nemesis-roles both, and --kafka-nodes)", rolesText(o.Roles))
 		}
 	}
 	switch o.Partition {
-	case "", ShapeOne, ShapeHalves, ShapeMajoritiesRing, ShapeBridge, ShapeZKLeader, ShapeZKLeaderOneWay, ShapeKafkaController, ShapeKRaftLeader, ShapeControllers, ShapeKafkaLeader, ShapeZKKafka:
+	case "", ShapeOne, ShapeHalves, ShapeMajoritiesRing, ShapeBridge, ShapeZKLeader, ShapeZKLeaderOneWay, ShapeKafkaController, ShapeKRaftLeader, ShapeControllers, ShapeKafkaLeader, ShapeZKKafka, ShapeClient, ShapeClientFromLeader:
 		if o.Grudge != "" {
 			return fmt.Errorf("--grudge and --partition %s contradict each other: give one of them", o.Partition)
 		}
@@ -102,7 +115,7 @@ func (*partitionFault) Validate(o Options, nodes []NodeInfo) error {
 			return fmt.Errorf("--grudge: %w", err)
 		}
 	default:
-		return fmt.Errorf("--partition %q is not a shape: choose one, halves, majorities-ring, bridge, zk-leader, zk-leader-oneway, kafka-controller, kraft-leader, controllers, kafka-leader, zk-kafka, or give --grudge", o.Partition)
+		return fmt.Errorf("--partition %q is not a shape: choose one, halves, majorities-ring, bridge, zk-leader, zk-leader-oneway, kafka-controller, kraft-leader, controllers, kafka-leader, zk-kafka, client, client-from-leader, or give --grudge", o.Partition)
 	}
 	return nil
 }
@@ -111,6 +124,16 @@ func (*partitionFault) Draw(o Options, nodes []NodeInfo, rng *rand.Rand) (Step, 
 	s := Step{Shape: o.Partition}
 	if s.Shape == "" {
 		s.Shape = randomShapes[rng.IntN(len(randomShapes))]
+	}
+	switch s.Shape {
+	case ShapeClient, ShapeClientFromLeader:
+		hosts := clientHosts(nodes)
+		host := hosts[rng.IntN(len(hosts))]
+		s.Nodes = []string{host}
+		if s.Shape == ShapeClient {
+			s.Grudge = Split([][]string{{host}, servers(nodes)})
+		}
+		return s, nil
 	}
 	g, err := drawGrudge(s.Shape, o.Grudge, onRoles(nodes, o.Roles), rng)
 	if err != nil {
@@ -180,9 +203,12 @@ func (p *partitionFault) Start(ctx context.Context, env *Env, s Step) (any, erro
 	g := s.Grudge
 	if g == nil {
 		var err error
-		if s.Shape == ShapeIsolate {
+		switch s.Shape {
+		case ShapeIsolate:
 			g, err = isolateGrudge(env, s.Nodes)
-		} else {
+		case ShapeClientFromLeader:
+			g, err = clientFromLeaderGrudge(ctx, env, s.Nodes)
+		default:
 			g, err = resolveGrudge(ctx, env, s.Shape)
 		}
 		if err != nil {
@@ -195,15 +221,32 @@ func (p *partitionFault) Start(ctx context.Context, env *Env, s Step) (any, erro
 	return did, applyGrudge(ctx, env.Cluster, g)
 }
 
+// clientFromLeaderGrudge cuts client hosts off from the ZooKeeper node
+// that leads now, both ways.
+func clientFromLeaderGrudge(ctx context.Context, env *Env, hosts []string) (Grudge, error) {
+	if len(hosts) == 0 {
+		return nil, errors.New("client-from-leader names no client host")
+	}
+	l, err := env.Cluster.ZooKeeperLeader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g := Grudge{l.Name(): slices.Clone(hosts)}
+	for _, h := range hosts {
+		g[h] = []string{l.Name()}
+	}
+	return g, nil
+}
+
 // isolateGrudge cuts the named nodes, as one group, off from the rest.
 func isolateGrudge(env *Env, isolated []string) (Grudge, error) {
 	if len(isolated) == 0 {
 		return nil, errors.New("isolate names no node")
 	}
 	var rest []string
-	for _, n := range env.Cluster.Nodes() {
-		if !slices.Contains(isolated, n.Name()) {
-			rest = append(rest, n.Name())
+	for _, n := range netHosts(env.Cluster) {
+		if !slices.Contains(isolated, n.name) {
+			rest = append(rest, n.name)
 		}
 	}
 	return Split([][]string{isolated, rest}), nil
@@ -244,13 +287,33 @@ func resolveGrudge(ctx context.Context, env *Env, shape string) (Grudge, error) 
 	return Isolate(names, n.Name()), nil
 }
 
+// netHost is a host partitions cut: a node, or a client host.
+type netHost struct {
+	name    string
+	addr    netip.Addr
+	network cluster.Network
+}
+
+// netHosts lists the cluster's nodes and client hosts.
+func netHosts(c cluster.Cluster) []netHost {
+	var hosts []netHost
+	for _, n := range c.Nodes() {
+		hosts = append(hosts, netHost{n.Name(), n.Addr(), n.Network()})
+	}
+	for _, h := range c.ClientHosts() {
+		hosts = append(hosts, netHost{h.Name(), h.Addr(), h.Network()})
+	}
+	return hosts
+}
+
 // applyGrudge makes every node drop what the grudge says, and nodes it
 // does not name drop nothing. Nodes are changed one after the other; if one
 // fails, the others still get theirs, and the error names each failure.
 func applyGrudge(ctx context.Context, c cluster.Cluster, g Grudge) error {
+	hosts := netHosts(c)
 	addrs := map[string]netip.Addr{}
-	for _, n := range c.Nodes() {
-		addrs[n.Name()] = n.Addr()
+	for _, n := range hosts {
+		addrs[n.name] = n.addr
 	}
 	for name, peers := range g {
 		if _, ok := addrs[name]; !ok {
@@ -266,21 +329,21 @@ func applyGrudge(ctx context.Context, c cluster.Cluster, g Grudge) error {
 		}
 	}
 	var errs []error
-	for _, n := range c.Nodes() {
+	for _, n := range hosts {
 		if err := ctx.Err(); err != nil {
-			errs = append(errs, fmt.Errorf("partition %s: %w", n.Name(), err))
+			errs = append(errs, fmt.Errorf("partition %s: %w", n.name, err))
 			break
 		}
 		var drops []netip.Addr
-		for _, p := range g[n.Name()] {
+		for _, p := range g[n.name] {
 			drops = append(drops, addrs[p])
 		}
-		nw := n.Network()
+		nw := n.network
 		if nw == nil && len(drops) == 0 {
 			continue // nothing to clear where nothing can be set
 		}
 		if nw == nil {
-			errs = append(errs, fmt.Errorf("partition %s: the node offers no network capability", n.Name()))
+			errs = append(errs, fmt.Errorf("partition %s: the node offers no network capability", n.name))
 			continue
 		}
 		if err := nw.Drop(ctx, drops); err != nil {

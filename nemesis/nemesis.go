@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/faultline/faultline/cluster"
 	"github.com/faultline/faultline/history"
 )
 
@@ -314,9 +315,12 @@ func (n *Nemesis) markWorkload(did any) {
 		}
 	}
 	on := false
+	hosts := n.env.Cluster.ClientHosts()
 	for _, name := range touched {
-		if node, ok := n.env.Cluster.Node(name); ok && slices.Contains(n.env.WorkloadRoles, node.Role()) {
-			on = true
+		node, ok := n.env.Cluster.Node(name)
+		isHost := slices.ContainsFunc(hosts, func(h cluster.ClientHost) bool { return h.Name() == name })
+		if (ok && slices.Contains(n.env.WorkloadRoles, node.Role())) || isHost {
+			on = true // a client host carries the workload's own clients
 			break
 		}
 	}

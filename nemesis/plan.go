@@ -179,6 +179,38 @@ func Infos(specs []cluster.NodeSpec) []NodeInfo {
 	return infos
 }
 
+// PlanInfos describes the nodes and client hosts a cluster of o will have,
+// for planning and validating faults.
+func PlanInfos(o cluster.Options) []NodeInfo {
+	infos := Infos(cluster.PlanNodes(o))
+	for _, h := range cluster.PlanClientHosts(o) {
+		infos = append(infos, NodeInfo{Name: h.Name, Role: cluster.RoleClient})
+	}
+	return infos
+}
+
+// clientHosts lists the client hosts' names among nodes.
+func clientHosts(nodes []NodeInfo) []string {
+	var names []string
+	for _, n := range nodes {
+		if n.Role == cluster.RoleClient {
+			names = append(names, n.Name)
+		}
+	}
+	return names
+}
+
+// servers lists the names of the nodes that run servers.
+func servers(nodes []NodeInfo) []string {
+	var names []string
+	for _, n := range nodes {
+		if n.Role != cluster.RoleClient {
+			names = append(names, n.Name)
+		}
+	}
+	return names
+}
+
 // kraft says whether the nodes have a KRaft quorum.
 func kraft(nodes []NodeInfo) bool {
 	return slices.ContainsFunc(nodes, func(n NodeInfo) bool { return n.Controller })

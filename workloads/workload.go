@@ -178,3 +178,26 @@ func (f StringFlag[T]) Set(s string) error { *f.V = T(s); return nil }
 
 // Type names the flag's type in the help.
 func (f StringFlag[T]) Type() string { return "string" }
+
+// DialFor is how client process p dials the cluster: from client host
+// p mod N when the cluster has N client hosts (so that partitions can cut
+// clients off), else from the harness's side (Cluster.Dial). A retired
+// process's successor (p + concurrency) lands on the host p's would if N
+// divides the concurrency, which the runner does not require.
+func DialFor(c cluster.Cluster, p history.Process) cluster.DialFunc {
+	hosts := c.ClientHosts()
+	if len(hosts) == 0 || p < 0 {
+		return c.Dial
+	}
+	return hosts[int(p)%len(hosts)].Dial
+}
+
+// HostFor names the client host process p dials from ("" for the
+// harness's side).
+func HostFor(c cluster.Cluster, p history.Process) string {
+	hosts := c.ClientHosts()
+	if len(hosts) == 0 || p < 0 {
+		return ""
+	}
+	return hosts[int(p)%len(hosts)].Name()
+}

@@ -28,6 +28,7 @@ type localCluster struct {
 	dist  cluster.Dist
 	net   *network
 	nodes []*localNode
+	hosts []*clientHost
 	state *runState
 
 	mu     sync.Mutex // guards state writes and zkConn
@@ -85,9 +86,13 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 		return nil, fmt.Errorf("work directory: %w", err)
 	}
 	specs := cluster.PlanNodes(o)
+	hosts := cluster.PlanClientHosts(o)
 	c.state.Namespaces = []string{runNSName(id)}
 	for _, s := range specs {
 		c.state.Namespaces = append(c.state.Namespaces, nodeNSName(id, s.Name))
+	}
+	for _, h := range hosts {
+		c.state.Namespaces = append(c.state.Namespaces, nodeNSName(id, h.Name))
 	}
 	// The state file comes first: whatever happens next, `cluster down` finds it.
 	if err := c.state.write(); err != nil {
@@ -102,8 +107,12 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 	if err := shareNetnsDir(); err != nil {
 		return nil, err
 	}
-	if c.net, err = createNetwork(id, specs); err != nil {
+	if c.net, err = createNetwork(id, specs, hosts); err != nil {
 		return nil, err
+	}
+	for _, h := range hosts {
+		c.hosts = append(c.hosts, &clientHost{spec: h, net: c.net,
+			faults: netfault.NewHostFaults(netfault.Host{Name: h.Name, Addr: h.Addr, NetNSPath: nsPath(nodeNSName(id, h.Name)), Protected: []netip.Addr{cluster.HarnessAddr}})})
 	}
 	for _, s := range specs {
 		n, err := c.prepareNode(s, specs, java)
@@ -239,6 +248,15 @@ func (c *localCluster) recordState() {
 
 func (c *localCluster) ID() string                 { return c.state.ID }
 func (c *localCluster) Versions() cluster.Versions { return c.dist.Versions }
+
+// ClientHosts lists the run's client hosts.
+func (c *localCluster) ClientHosts() []cluster.ClientHost {
+	hosts := make([]cluster.ClientHost, len(c.hosts))
+	for i, h := range c.hosts {
+		hosts[i] = h
+	}
+	return hosts
+}
 
 // Dir is the run's work directory.
 func (c *localCluster) Dir() string { return c.state.Dir }

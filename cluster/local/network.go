@@ -13,6 +13,7 @@ import (
 
 	"github.com/faultline/faultline/cluster"
 	"github.com/faultline/faultline/internal/nsutil"
+	"github.com/faultline/faultline/netfault"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -49,7 +50,7 @@ var errNetworkClosed = errors.New("the run's network is closed: the cluster was 
 
 // createNetwork makes the run's namespaces and links. On error it removes
 // what it made.
-func createNetwork(runID string, specs []cluster.NodeSpec) (_ *network, err error) {
+func createNetwork(runID string, specs []cluster.NodeSpec, hosts []cluster.HostSpec) (_ *network, err error) {
 	n := &network{runID: runID, runNS: netns.None(), nodes: map[string]netns.NsHandle{}}
 	defer func() {
 		if err != nil {
@@ -88,7 +89,53 @@ func createNetwork(runID string, specs []cluster.NodeSpec) (_ *network, err erro
 			return nil, fmt.Errorf("connect %s: %w", s.Name, err)
 		}
 	}
+	for _, c := range hosts {
+		ns, err := nsutil.NewNamedNamespace(nodeNSName(runID, c.Name))
+		if err != nil {
+			return nil, err
+		}
+		n.nodes[c.Name] = ns
+		if err := attachNode(h, br, ns, cluster.NodeSpec{Name: c.Name, Addr: c.Addr}); err != nil {
+			return nil, fmt.Errorf("connect client host %s: %w", c.Name, err)
+		}
+	}
 	return n, nil
+}
+
+// clientHost is a client host: a namespace of its own on the run's
+// network, which clients dial from.
+type clientHost struct {
+	spec   cluster.HostSpec
+	net    *network
+	faults *netfault.HostFaults
+}
+
+func (h *clientHost) Name() string             { return h.spec.Name }
+func (h *clientHost) Addr() netip.Addr         { return h.spec.Addr }
+func (h *clientHost) Network() cluster.Network { return h.faults }
+
+// Dial connects from the host's namespace.
+func (h *clientHost) Dial(ctx context.Context, network, address string) (net.Conn, error) {
+	return h.net.dialFrom(ctx, h.spec.Name, network, address)
+}
+
+// dialFrom connects from a host's (or node's) namespace, on its own copy
+// of the handle, as dial does.
+func (n *network) dialFrom(ctx context.Context, name, network, address string) (net.Conn, error) {
+	n.mu.RLock()
+	ns, ok := n.nodes[name]
+	if n.closed || !ok || !ns.IsOpen() {
+		n.mu.RUnlock()
+		return nil, errNetworkClosed
+	}
+	fd, err := unix.FcntlInt(uintptr(ns), unix.F_DUPFD_CLOEXEC, 0)
+	n.mu.RUnlock()
+	if err != nil {
+		return nil, fmt.Errorf("copy %s's namespace handle: %w", name, err)
+	}
+	dup := netns.NsHandle(fd)
+	defer dup.Close()
+	return dialIn(ctx, dup, network, address)
 }
 
 // attachNode links a node's namespace to the bridge: the veth end in the

@@ -164,7 +164,7 @@ func bindTestFlags(f *pflag.FlagSet) *testFlags {
 	}
 	f.StringVar(&tf.nemesis, "nemesis", "none", "faults: a comma list of "+faultNames()+"; or none, all")
 	f.DurationVar(&s.Nemesis.Interval, "nemesis-interval", 10*time.Second, "time from a fault's start to its stop, and again to the next")
-	f.StringVar(&s.Nemesis.Partition, "partition", "", "partition shape: one, halves, majorities-ring, bridge, zk-leader, zk-leader-oneway (the leader's packets to the other ZooKeeper nodes dropped), kafka-controller, kraft-leader (the KRaft quorum's leader), controllers (KRaft controllers cut from the rest), kafka-leader, zk-kafka (default: one of the first four, drawn each time)")
+	f.StringVar(&s.Nemesis.Partition, "partition", "", "partition shape: one, halves, majorities-ring, bridge, zk-leader, zk-leader-oneway (the leader's packets to the other ZooKeeper nodes dropped), kafka-controller, kraft-leader (the KRaft quorum's leader), controllers (KRaft controllers cut from the rest), kafka-leader, zk-kafka, client (a client host cut off from the servers), client-from-leader (from the ZooKeeper leader) (default: one of the first four, drawn each time)")
 	f.StringVar(&s.Nemesis.Grudge, "grudge", "", "an explicit partition, e.g. 'zk1,kafka1|zk2,zk3,kafka2,kafka3': each side sees only itself")
 	f.StringVar(&s.Nemesis.Target, "targets", "one", "what kill, pause and packet faults hit: one, minority, majority, all, zk-leader, kafka-controller, kraft-leader, kafka-leader, or node names")
 	f.StringVar(&tf.roles, "nemesis-roles", "", "the roles faults aim at: zk, kafka or both (default: the roles the workload exercises; zk for zk-register)")

@@ -27,9 +27,10 @@ type fakeCluster struct {
 	brokers         []cluster.Node
 }
 
-func (f fakeCluster) ID() string                 { return "kfake" }
-func (f fakeCluster) Brokers() []cluster.Node    { return f.brokers }
-func (f fakeCluster) ZooKeepers() []cluster.Node { return nil }
+func (f fakeCluster) ID() string                        { return "kfake" }
+func (f fakeCluster) Brokers() []cluster.Node           { return f.brokers }
+func (f fakeCluster) ZooKeepers() []cluster.Node        { return nil }
+func (f fakeCluster) ClientHosts() []cluster.ClientHost { return nil }
 func (f fakeCluster) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	var d net.Dialer
 	return d.DialContext(ctx, network, addr)

@@ -211,13 +211,14 @@ func (w *Workload) Completed(history.Op) {}
 func (w *Workload) Client(ctx context.Context, p history.Process) (workloads.Client, error) {
 	if !w.isConsumer(p) {
 		tries := &produceAccounting{}
-		cl, err := kgo.NewClient(append(w.producerOpts(), kgo.WithHooks(tries))...)
+		cl, err := kgo.NewClient(append(w.producerOpts(), kgo.WithHooks(tries), kgo.Dialer(workloads.DialFor(w.c, p)))...)
 		if err != nil {
 			return nil, fmt.Errorf("kafka-queue: producer: %w", err)
 		}
 		return &producer{cl: cl, tries: tries, idempotent: w.opts.Idempotent(), timeout: w.opts.OpTimeout}, nil
 	}
 	opts := append(w.commonOpts(),
+		kgo.Dialer(workloads.DialFor(w.c, p)), // from the process's client host, if any
 		kgo.FetchMaxWait(500*time.Millisecond),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 	)

@@ -129,7 +129,7 @@ func (w *Workload) Completed(op history.Op) {
 func (w *Workload) Client(ctx context.Context, p history.Process) (workloads.Client, error) {
 	zks := w.c.ZooKeepers()
 	node := zks[int(p)%len(zks)]
-	conn, err := cluster.ConnectZooKeeper(w.c.Dial, []string{node.ClientAddr()}, w.opts.SessionTimeout, w.log)
+	conn, err := cluster.ConnectZooKeeper(workloads.DialFor(w.c, p), []string{node.ClientAddr()}, w.opts.SessionTimeout, w.log)
 	if err != nil {
 		return nil, err
 	}
