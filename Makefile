@@ -5,7 +5,7 @@ GO       ?= go
 BIN      := bin/faultline
 GOFLAGS  ?=
 
-.PHONY: build deps fetch run up test unit bench vet fmt clean
+.PHONY: build deps fetch run up test unit bench scenarios vet fmt clean
 
 build:
 	$(GO) build $(GOFLAGS) -o $(BIN) ./cmd/faultline
@@ -50,6 +50,12 @@ unit:
 # Benchmarks: real clusters, so one at a time and a few iterations.
 bench: fetch
 	FAULTLINE_REAL_TESTS=1 $(GO) test -p 1 -run '^$$' -bench . -benchtime 3x ./...
+
+# Every known-bug scenario on the versions that had the bug and those that
+# fixed it (scenarios/*.json), one real cluster at a time; prints the table
+# and fails unless each variant showed what it expects.
+scenarios: fetch
+	$(BIN) scenario run --all --verify
 
 vet:
 	$(GO) vet ./...
