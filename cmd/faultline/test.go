@@ -277,7 +277,7 @@ func (tf *testFlags) toSpec(f *pflag.FlagSet) error {
 // schedule as it ran. Only flags that do not change the test may be given
 // with --replay.
 func (tf *testFlags) replaySpec(f *pflag.FlagSet) error {
-	allowed := []string{"replay", "store", "test-count", "junit", "check-timeout", "cache-dir"}
+	allowed := []string{"replay", "store", "test-count", "junit", "check-timeout", "cache-dir", "log-level"}
 	var err error
 	f.Visit(func(fl *pflag.Flag) {
 		if err == nil && !slices.Contains(allowed, fl.Name) {
