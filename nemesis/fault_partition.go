@@ -126,6 +126,11 @@ func (*partitionFault) Draw(o Options, nodes []NodeInfo, rng *rand.Rand) (Step, 
 		s.Shape = randomShapes[rng.IntN(len(randomShapes))]
 	}
 	switch s.Shape {
+	case ShapeGrudge:
+		// An explicit grudge names its nodes itself, client hosts too.
+		g, err := ParseGrudge(o.Grudge, nodeNames(nodes))
+		s.Grudge = g
+		return s, err
 	case ShapeClient, ShapeClientFromLeader:
 		hosts := clientHosts(nodes)
 		host := hosts[rng.IntN(len(hosts))]

@@ -60,7 +60,7 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 	// is an error before anything is made.
 	steps := spec.Schedule
 	if len(steps) == 0 {
-		if steps, err = nemesis.Plan(spec.Nemesis, nemesis.Infos(cluster.PlanNodes(spec.Cluster)), spec.Seed, spec.TimeLimit, faults); err != nil {
+		if steps, err = nemesis.Plan(spec.Nemesis, nemesis.PlanInfos(spec.Cluster), spec.Seed, spec.TimeLimit, faults); err != nil {
 			return out, err
 		}
 	}

@@ -174,7 +174,7 @@ func (s Spec) Validate() error {
 	if faults == nil {
 		faults = nemesis.Builtin
 	}
-	nodes := nemesis.Infos(cluster.PlanNodes(s.Cluster))
+	nodes := nemesis.PlanInfos(s.Cluster)
 	if len(s.Schedule) > 0 {
 		return nemesis.ValidateSchedule(s.Schedule, s.Nemesis, nodes, faults())
 	}

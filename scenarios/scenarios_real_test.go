@@ -106,3 +106,18 @@ func TestZooKeeper4925FoundIn393NotIn394(t *testing.T) {
 		t.Errorf("3.9.4: servers disagree in their final reads: %v", off)
 	}
 }
+
+// TestUncleanElectionLosesWritesOnlyWhenOn: the unclean-election scenario
+// finds acknowledged records replaced with unclean leader election on,
+// and nothing with it off.
+func TestUncleanElectionLosesWritesOnlyWhenOn(t *testing.T) {
+	realtest.Require(t)
+	on := runVariant(t, "kafka-unclean-election", "unclean-on", 2)
+	if on.Found == 0 {
+		t.Fatalf("unclean election on: nothing found in %d tries", len(on.Tries))
+	}
+	off := runVariant(t, "kafka-unclean-election", "unclean-off", 1)
+	if !off.Met() {
+		t.Fatalf("unclean election off: %d found, %d unknown of %d tries; want every try valid", off.Found, off.Unknown, len(off.Tries))
+	}
+}

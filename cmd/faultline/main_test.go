@@ -184,6 +184,9 @@ func TestScheduleAndReplayBadInput(t *testing.T) {
 		{[]string{"test", "--replay", noSchedule}, "records no schedule"},
 		{[]string{"test", "--replay", noSchedule, "--seed", "3"}, "--seed with --replay"},
 		{[]string{"test", "--zk-config", "commit log=1"}, "is not a property name"},
+		{[]string{"test", "--nemesis", "partition", "--partition", "client"}, "give --client-hosts 1 or more"},
+		{[]string{"test", "--client-hosts", "10"}, "--client-hosts 10 is out of range"},
+		{[]string{"test", "--client-hosts", "1", "--nemesis", "partition", "--grudge", "c2|zk1,zk2,zk3"}, "c2"},
 	}
 	t.Setenv("PATH", t.TempDir())
 	t.Setenv("JAVA_HOME", "")
@@ -194,6 +197,11 @@ func TestScheduleAndReplayBadInput(t *testing.T) {
 		if code != exitHarness || len(lines) != 1 || !strings.Contains(errOut.String(), tc.want) {
 			t.Errorf("%v: exit %d, stderr %q, want one line saying %q", tc.args, code, errOut.String(), tc.want)
 		}
+	}
+	// Client hosts a grudge names pass validation and stop at the preflight.
+	var hostsOut, hostsErr bytes.Buffer
+	if code := run([]string{"test", "--client-hosts", "2", "--nemesis", "partition", "--grudge", "c1|zk1,zk2,zk3", "--store", dir}, strings.NewReader(""), &hostsOut, &hostsErr); code != exitHarness || !strings.Contains(hostsErr.String(), "java") {
+		t.Errorf("a grudge naming a client host: exit %d, %q, want the preflight's complaint about java", code, hostsErr.String())
 	}
 	// A good schedule passes validation and stops at the preflight.
 	var out, errOut bytes.Buffer
