@@ -5,7 +5,7 @@ GO       ?= go
 BIN      := bin/faultline
 GOFLAGS  ?=
 
-.PHONY: build deps fetch run up test unit bench scenarios vet fmt clean
+.PHONY: build deps fetch run up test unit bench bench-check scenarios vet fmt clean
 
 build:
 	$(GO) build $(GOFLAGS) -o $(BIN) ./cmd/faultline
@@ -56,6 +56,13 @@ bench: fetch
 # and fails unless each variant showed what it expects.
 scenarios: fetch
 	$(BIN) scenario run --all --verify
+
+# The checkers alone, no root and no servers: faultline's zk-register
+# checks side by side with a textbook use of porcupine on the same
+# generated histories (time, ratios, peak heap), and the queue checker on
+# a million ops. Niced: it shares the machine. A few minutes.
+bench-check:
+	nice -n 19 $(GO) test -run '^$$' -bench 'ZKRegisterCheck|Queue' -benchtime 3x -timeout 30m ./checker
 
 vet:
 	$(GO) vet ./...

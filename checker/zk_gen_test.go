@@ -2,6 +2,7 @@ package checker
 
 import (
 	"container/heap"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -27,9 +28,12 @@ type zkGenConfig struct {
 	infoRate  float64 // share of calls that complete as info
 	failRate  float64 // share of calls that fail before they are sent
 	applied   float64 // share of info writes and cas ops that took effect
-	maxLag    int64   // the most a follower applies a write after the leader
-	final     bool    // final reads after the workers stop
-	cutAt     int     // if > 0, end the history after this many ops (some calls never complete)
+	// lostWrites is a share of the writes and cas ops (beyond infoRate)
+	// that complete as info and never take effect.
+	lostWrites float64
+	maxLag     int64 // the most a follower applies a write after the leader
+	final      bool  // final reads after the workers stop
+	cutAt      int   // if > 0, end the history after this many ops (some calls never complete)
 }
 
 // benchZKConfig is a history of the real shape: 967 keys of 200 calls by
@@ -54,7 +58,7 @@ type zkCall struct {
 	info, fail               bool
 	outValue, outVer, outZx  int64
 	ok, badVersion, effected bool
-	noNode                   bool
+	noNode, lost             bool
 	ackAt                    int64
 }
 
@@ -192,6 +196,9 @@ func generateZK(cfg zkGenConfig) []history.Op {
 			}
 			c.info = rng.Float64() < cfg.infoRate
 			c.fail = !c.info && rng.Float64() < cfg.failRate
+			if cfg.lostWrites > 0 && c.f != "read" && !c.info && !c.fail && rng.Float64() < cfg.lostWrites {
+				c.info, c.lost = true, true
+			}
 			w.pending = c
 			record(e.t, w.proc, history.Invoke, c.f, c.key, in, "", "")
 			schedule(e.t+1+rng.Int64N(400), 1, e.w)
@@ -213,6 +220,9 @@ func generateZK(cfg zkGenConfig) []history.Op {
 				c.ok, c.outValue, c.outVer, c.outZx = true, kv.value, v, kv.zxid
 				c.ackAt = e.t
 			default:
+				if c.lost {
+					break
+				}
 				vs := keys[c.key]
 				cur := int64(len(vs) - 1)
 				if c.f == "cas" && cur != c.expected {
@@ -281,4 +291,79 @@ func generateZK(cfg zkGenConfig) []history.Op {
 		ops = ops[:cfg.cutAt]
 	}
 	return ops
+}
+
+// withSeenInfo turns share of the writes and cas ops of ops (a history
+// from generateZK with procs workers) into info ops that did take effect:
+// it picks, at random from seed, ok ones whose value an ok read returned,
+// completes them as info instead (no value, error "timeout"), and retires
+// their processes: the worker goes on under a new number, the old one plus
+// a multiple of procs, as the workload does, and the final reads keep a
+// number above every worker's. It changes ops in place and returns how
+// many it turned.
+func withSeenInfo(ops []history.Op, share float64, procs int, seed uint64) int {
+	read := map[string]map[int64]bool{} // key → values an ok read returned
+	var (
+		writes   int
+		eligible []int // completions of ok writes and cas ops whose value was read
+		maxProc  history.Process
+		final    = history.Process(-1)
+	)
+	value := func(op history.Op) int64 {
+		var v struct{ Value int64 }
+		if err := json.Unmarshal(op.Value, &v); err != nil {
+			panic(err)
+		}
+		return v.Value
+	}
+	for _, op := range ops {
+		if op.Type == history.OK && op.F == "read" {
+			if read[op.Key] == nil {
+				read[op.Key] = map[int64]bool{}
+			}
+			read[op.Key][value(op)] = true
+		}
+		if op.Node == finalNode {
+			final = op.Process
+		}
+	}
+	for i, op := range ops {
+		if !op.Process.IsClient() || op.Process == final {
+			continue
+		}
+		maxProc = max(maxProc, op.Process)
+		if op.Type == history.Invoke {
+			if op.F != "read" {
+				writes++
+			}
+			continue
+		}
+		if op.Type == history.OK && op.F != "read" && read[op.Key][value(op)] {
+			eligible = append(eligible, i)
+		}
+	}
+	rng := rand.New(rand.NewPCG(seed, seed^0x1f0))
+	rng.Shuffle(len(eligible), func(i, j int) { eligible[i], eligible[j] = eligible[j], eligible[i] })
+	turn := map[int]bool{}
+	for _, i := range eligible[:min(len(eligible), int(share*float64(writes)+0.5))] {
+		turn[i] = true
+	}
+	next := (maxProc/history.Process(procs) + 1) * history.Process(procs)
+	renamed := map[history.Process]history.Process{}
+	if final >= 0 {
+		renamed[final] = next + history.Process(len(turn)*procs) // above every new number
+	}
+	for i := range ops {
+		op := &ops[i]
+		p := op.Process
+		if to, ok := renamed[p]; ok {
+			op.Process = to
+		}
+		if turn[i] {
+			op.Type, op.Value, op.Error = history.Info, nil, "timeout"
+			renamed[p] = next + p%history.Process(procs)
+			next += history.Process(procs)
+		}
+	}
+	return len(turn)
 }
