@@ -31,20 +31,22 @@ import (
 // value), or into info ops that never did.
 //
 // Each sub-benchmark (<history>/<checker>) reports:
-//   - ms/check: wall time per check (what ns/op would say);
+//   - ms/check: wall time per check (in place of ns/op);
 //   - cpu-ms/check: the process's CPU time per check, steadier than wall
 //     time on a shared machine (2 cores: up to twice the wall time);
-//   - peak-MB: the highest heap during the checks, the history included:
+//   - peak-MB: the highest heap during a check, the history included:
 //     the runtime's /memory/classes/heap/objects:bytes (live objects and
-//     garbage not yet swept, the heap a collection waits for), sampled
-//     every millisecond by a goroutine (sampleHeapPeak), after a
-//     collection before each check;
-//   - own-MB: peak-MB less the heap before the checks (the history, which
-//     every checker shares): the checker's own memory;
+//     garbage not yet swept: what the heap reaches before a collection),
+//     sampled every millisecond by a goroutine (sampleHeapPeak), from a
+//     collection just before the check;
+//   - own-MB: peak-MB less the heap just before the check (the history,
+//     which every checker shares): the checker's own memory;
 //   - x-time, x-cpu, x-peak, x-own: the same as a multiple of porcupine's
 //     (the textbook's) on the same history in the same run, and
 //     x-search-time as a multiple of porcupine-search's. porcupine runs
 //     first in each history.
+//
+// Each figure is the median of the checks (-benchtime 3x: of 3).
 //
 // Generating a history is not timed. make bench-check runs it.
 func BenchmarkZKRegisterCheck(b *testing.B) {
@@ -64,10 +66,10 @@ func BenchmarkZKRegisterCheck(b *testing.B) {
 				{"sequential", benchChecker(Sequential{})},
 				{"zk-register", benchChecker(All(zkRegisterCheckers()...))},
 			} {
-				if c.name == "porcupine-search" {
-					prepared = plainOperations(ops)
-				}
 				b.Run(c.name, func(b *testing.B) {
+					if c.name == "porcupine-search" {
+						prepared = plainOperations(ops)
+					}
 					f := benchCheck(b, ops, c.check)
 					switch {
 					case c.name == "porcupine":
@@ -110,39 +112,54 @@ func benchChecker(c Checker) func([]history.Op) Validity {
 	}
 }
 
-// checkFigures are what benchCheck measured: ms per check, peak and own
-// heap in MB.
+// checkFigures are what benchCheck measured: ms and CPU ms per check,
+// peak and own heap in MB.
 type checkFigures struct{ ms, cpu, peak, own float64 }
 
 // benchCheck times check on ops, which must find them valid, and reports
-// its figures (see BenchmarkZKRegisterCheck).
+// its figures (see BenchmarkZKRegisterCheck): of each figure, the median
+// of the checks, steadier than the mean on a shared machine.
 func benchCheck(b *testing.B, ops []history.Op, check func([]history.Op) Validity) checkFigures {
-	runtime.GC()
-	before := heapObjects()
-	peak := sampleHeapPeak()
+	var runs []checkFigures
 	b.ReportAllocs()
-	var cpu time.Duration
-	b.ResetTimer()
 	for b.Loop() {
 		b.StopTimer()
 		runtime.GC()
+		before := heapObjects()
+		peak := sampleHeapPeak()
 		b.StartTimer()
-		cpu0 := cpuTime()
-		if v := check(ops); v != Valid {
+		t, cpu0 := time.Now(), cpuTime()
+		v := check(ops)
+		took, cpu := time.Since(t), cpuTime()-cpu0
+		b.StopTimer()
+		top := peak()
+		if v != Valid {
 			b.Fatalf("valid = %v, want true", v)
 		}
-		cpu += cpuTime() - cpu0
+		runs = append(runs, checkFigures{
+			ms:   float64(took.Microseconds()) / 1000,
+			cpu:  float64(cpu.Microseconds()) / 1000,
+			peak: float64(top) / (1 << 20),
+			own:  float64(top-min(top, before)) / (1 << 20),
+		})
+		b.StartTimer()
 	}
-	b.StopTimer()
-	top := peak()
+	median := func(field func(checkFigures) float64) float64 {
+		xs := make([]float64, len(runs))
+		for i, r := range runs {
+			xs[i] = field(r)
+		}
+		slices.Sort(xs)
+		if n := len(xs); n%2 == 0 {
+			return (xs[n/2-1] + xs[n/2]) / 2
+		}
+		return xs[len(xs)/2]
+	}
 	f := checkFigures{
-		ms:   float64(b.Elapsed().Milliseconds()) / float64(b.N),
-		cpu:  float64(cpu.Microseconds()) / 1000 / float64(b.N),
-		peak: float64(top) / (1 << 20),
-		own:  float64(top-min(top, before)) / (1 << 20),
-	}
-	if b.Elapsed() < time.Second {
-		f.ms = float64(b.Elapsed().Microseconds()) / 1000 / float64(b.N)
+		ms:   median(func(r checkFigures) float64 { return r.ms }),
+		cpu:  median(func(r checkFigures) float64 { return r.cpu }),
+		peak: median(func(r checkFigures) float64 { return r.peak }),
+		own:  median(func(r checkFigures) float64 { return r.own }),
 	}
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(f.ms, "ms/check")
