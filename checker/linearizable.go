@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
 	"runtime"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -78,14 +76,16 @@ type registerCheck struct {
 	writesOnly bool
 	// artifact is the visualizations' name prefix.
 	artifact string
+	// longWay reads every history as a malformed one is read (the tests
+	// compare both).
+	longWay bool
 }
 
 // registerOut is what a writes-only check found beyond its result.
 type registerOut struct {
-	left, final int            // ok reads left out, and final reads kept
-	calls       []history.Call // the calls, when the history is well formed
-	obs         []zxidObs      // the ok calls that recorded a zxid, in invocation order
-	noZxid      int            // the ok calls that did not
+	left, final int       // ok reads left out, and final reads kept
+	obs         []zxidObs // the ok calls that recorded a zxid, in invocation order
+	noZxid      int       // the ok calls that did not
 }
 
 // check checks ops. The caller sets Details.
@@ -115,71 +115,50 @@ func (rc registerCheck) check(ctx context.Context, ops []history.Op, opts Option
 		}
 		return res, d, out
 	}
-	calls, err := history.PairContext(stopCtx, ops)
-	if err != nil {
-		if stopped() {
-			return giveUp()
-		}
-		res.Error = fmt.Sprintf("malformed history: %v", err)
-		return res, d, out
+	var h registerHistory
+	status := readMalformed
+	if !rc.longWay {
+		h, status = readRegisterOps(ops, stopped)
 	}
-	var end int64
-	for _, op := range ops {
-		end = max(end, op.Time)
-	}
-	end++ // later than every event: when unknown ops may still take effect
-
-	out.calls = calls
-	var final finalReads
-	if rc.writesOnly {
-		final = findFinalReads(calls)
-	}
-	byKey := map[string][]*registerOp{}
-	modelOK := 0 // ok ops in the model
-	for i := range calls {
-		if i&(1<<12-1) == 0 && stopped() {
-			return giveUp()
-		}
-		c := &calls[i]
-		if !c.Invoke.Process.IsClient() {
-			continue
-		}
-		res.Counts.add(*c)
-		n := d.ByF[c.Invoke.F]
-		n.add(*c)
-		d.ByF[c.Invoke.F] = n
-		op, err := decodeRegisterCall(c)
+	if status == readMalformed {
+		// The long way, to say what is wrong as Pair and the decoding of
+		// each call in turn say it.
+		calls, err := history.PairContext(stopCtx, ops)
 		if err != nil {
-			res.Error = fmt.Sprintf("malformed zk-register history: %v", err)
+			if stopped() {
+				return giveUp()
+			}
+			res.Error = fmt.Sprintf("malformed history: %v", err)
 			return res, d, out
 		}
-		if op == nil {
-			continue
+		var end int64
+		for _, op := range ops {
+			end = max(end, op.Time)
 		}
-		if rc.writesOnly && op.outcome == outcomeOK {
-			if op.hasZxid {
-				out.obs = append(out.obs, zxidObs{inv: c.Invoke.Index, done: c.Completion.Index, zxid: op.zxid, write: op.kind != registerRead, call: int32(i)})
-			} else {
-				out.noZxid++
-			}
+		var stop bool
+		h, stop, err = readRegisterCalls(calls, end+1, stopped)
+		switch {
+		case stop:
+			status = readStopped
+		case err != nil:
+			h.byKey(rc.writesOnly, &out) // the reads left out so far, as the details say
+			res.Counts, d.ByF = h.counts, h.byF
+			res.Error = err.Error()
+			return res, d, out
 		}
-		if rc.writesOnly && op.kind == registerRead {
-			if !final.is(c) {
-				out.left++
-				continue
-			}
-			out.final++
-		}
-		if op.outcome == outcomeOK {
-			modelOK++
-		}
-		byKey[c.Invoke.Key] = append(byKey[c.Invoke.Key], op)
 	}
+	if status == readStopped {
+		return giveUp()
+	}
+	res.Counts, d.ByF = h.counts, h.byF
+	end := h.end
+	keys := h.byKey(rc.writesOnly, &out)
+	modelOK := keys.ok
 
 	var stats PruneStats
-	checks := make([]*keyCheck, 0, len(byKey))
-	for _, key := range slices.Sorted(maps.Keys(byKey)) {
-		kops := byKey[key]
+	checks := make([]*keyCheck, 0, len(keys.names))
+	for i, key := range keys.names {
+		kops := keys.ops[i]
 		prune := !rc.noPrune && uniqueValues(kops)
 		if !rc.noPrune && !prune {
 			res.Notes = append(res.Notes, fmt.Sprintf("key %s: written values are not unique, so unknown ops were checked without pruning (slower); the workload should write unique values", key))
@@ -229,10 +208,13 @@ func (rc registerCheck) check(ctx context.Context, ops []history.Op, opts Option
 			opts.Timeout, len(unknown), strings.Join(unknown, ", ")))
 	}
 
-	windows := faultWindows(calls, end)
+	var windows []faultWindow
 	for _, kc := range checks {
 		if cancelled || kc.result != porcupine.Illegal {
 			continue
+		}
+		if windows == nil {
+			windows = faultWindows(h.nemesis, end)
 		}
 		sp := findStuckPoint(kc.ops, kc.info)
 		res.Anomalies = append(res.Anomalies, nonlinearizableAnomaly(kc.key, kc.ops, sp))
@@ -300,7 +282,22 @@ func runKeyChecks(ctx context.Context, checks []*keyCheck, deadline time.Time) (
 					continue
 				}
 				t := time.Now()
-				kc.result, kc.info = porcupine.CheckOperationsVerbose(model, kc.ops, limit)
+				kc.result = porcupine.CheckOperationsTimeout(model, kc.ops, limit)
+				if kc.result == porcupine.Illegal && !stop.Load() {
+					// What porcupine found on the way (its longest
+					// partial linearizations) locates the anomaly and
+					// draws the view; gathering it takes memory for every
+					// op, so only for a key found illegal, searched again.
+					// The search is deterministic: given as long as the
+					// first took, it finds the same.
+					if !deadline.IsZero() {
+						limit = max(time.Until(deadline), time.Since(t)+time.Second)
+					}
+					_, kc.info = porcupine.CheckOperationsVerbose(model, kc.ops, limit)
+				}
+				if kc.result != porcupine.Illegal {
+					kc.ops = nil // nothing needs them now
+				}
 				kc.took = time.Since(t)
 			}
 		})

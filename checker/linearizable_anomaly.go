@@ -60,9 +60,9 @@ func nonlinearizableAnomaly(key string, ops []porcupine.Operation, sp stuckPoint
 		return a
 	}
 	b := ops[sp.blocker].Input.(*registerOp)
-	at := b.call.Invoke
-	if b.call.Completion != nil {
-		at = *b.call.Completion
+	at := *b.inv
+	if b.done != nil {
+		at = *b.done
 	}
 	a.At = &at
 	a.Message = fmt.Sprintf("key %s is not linearizable: at most %d of its %d ops linearize "+
@@ -89,11 +89,7 @@ func nonlinearizableAnomaly(key string, ops []porcupine.Operation, sp stuckPoint
 		chosen[id] = true
 	}
 	for id := range chosen {
-		c := ops[id].Input.(*registerOp).call
-		a.Ops = append(a.Ops, c.Invoke)
-		if c.Completion != nil {
-			a.Ops = append(a.Ops, *c.Completion)
-		}
+		a.Ops = append(a.Ops, ops[id].Input.(*registerOp).historyOps()...)
 	}
 	sort.Slice(a.Ops, func(i, j int) bool { return a.Ops[i].Index < a.Ops[j].Index })
 	return a

@@ -61,7 +61,7 @@ type zxidObs struct {
 	inv, done int64 // the op indexes of its invocation and completion
 	zxid      int64
 	write     bool
-	call      int32 // index into registerOut.calls
+	op        *registerOp
 }
 
 // checkZxidRealtime checks that the zxid order of the writes, across keys,
@@ -98,14 +98,14 @@ func checkZxidRealtime(out registerOut, res *Result) {
 		if n > maxZxidExamples {
 			continue
 		}
-		c, by := &out.calls[w.call], &out.calls[byDone[seenBy].call]
-		at := *c.Completion
+		c, by := w.op, byDone[seenBy].op
+		at := *c.done
 		res.Anomalies = append(res.Anomalies, Anomaly{
 			Kind: "zxid-realtime",
-			Key:  c.Invoke.Key,
+			Key:  c.inv.Key,
 			At:   &at,
 			Message: fmt.Sprintf("%s on %s got zxid %d, not above zxid %d, which %s on %s had observed before it was invoked [%s; %s]",
-				describeCall(c), c.Invoke.Key, w.zxid, seen, describeCall(by), by.Invoke.Key, whereCall(c), whereCall(by)),
+				c, c.inv.Key, w.zxid, seen, by, by.inv.Key, c.where(), by.where()),
 			Ops: callOps(c, by),
 		})
 	}
@@ -121,27 +121,11 @@ func checkZxidRealtime(out registerOut, res *Result) {
 // maxZxidExamples is how many zxid-realtime anomalies a result shows.
 const maxZxidExamples = 10
 
-// describeCall describes a call as the model sees it, e.g.
-// "write(17) → version 4".
-func describeCall(c *history.Call) string {
-	op, err := decodeRegisterCall(c)
-	if err != nil || op == nil {
-		return c.Invoke.F
-	}
-	return op.String()
-}
-
-// whereCall locates a call, e.g. "process 3, index 12 → 15 (ok)".
-func whereCall(c *history.Call) string { return (&registerOp{call: c}).where() }
-
 // callOps lists the ops of calls, in index order.
-func callOps(calls ...*history.Call) []history.Op {
+func callOps(calls ...*registerOp) []history.Op {
 	var ops []history.Op
 	for _, c := range calls {
-		ops = append(ops, c.Invoke)
-		if c.Completion != nil {
-			ops = append(ops, *c.Completion)
-		}
+		ops = append(ops, c.historyOps()...)
 	}
 	slices.SortFunc(ops, func(a, b history.Op) int { return cmp.Compare(a.Index, b.Index) })
 	return ops

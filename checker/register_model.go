@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/anishathalye/porcupine"
+	"github.com/faultline/faultline/history"
 )
 
 // registerState is a znode as the model sees it: its value and data version,
@@ -122,10 +123,18 @@ func (op *registerOp) String() string {
 
 // where locates op in the history, e.g. "process 3, index 12 → 15 (info)".
 func (op *registerOp) where() string {
-	inv := op.call.Invoke
-	if op.call.Completion == nil {
+	inv := op.inv
+	if op.done == nil {
 		return fmt.Sprintf("process %s, index %d, never completed", inv.Process, inv.Index)
 	}
-	done := op.call.Completion
+	done := op.done
 	return fmt.Sprintf("process %s, index %d → %d (%s)", inv.Process, inv.Index, done.Index, done.Type)
+}
+
+// historyOps returns op's invocation and completion, if any.
+func (op *registerOp) historyOps() []history.Op {
+	if op.done == nil {
+		return []history.Op{*op.inv}
+	}
+	return []history.Op{*op.inv, *op.done}
 }

@@ -51,8 +51,10 @@ type registerFields struct {
 
 // registerOp is one call of the zk-register workload, decoded for the model.
 type registerOp struct {
-	call *history.Call
+	inv, done *history.Op // its invocation and completion (nil if it never completed)
 	registerFields
+	key  int32 // its key, as registerHistory numbers them
+	kept bool  // the model takes it (see decodeRegister)
 
 	// Set by the pruning pass (see register_prune.go).
 	finite     bool      // the op has a finite return time
@@ -68,7 +70,7 @@ func decodeRegisterCall(c *history.Call) (*registerOp, error) {
 	if err != nil || !keep {
 		return nil, err
 	}
-	return &registerOp{call: c, registerFields: f}, nil
+	return &registerOp{inv: &c.Invoke, done: c.Completion, registerFields: f, kept: true}, nil
 }
 
 // decodeRegister decodes a call from its invocation and completion (nil if

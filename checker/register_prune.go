@@ -80,7 +80,7 @@ func buildOperations(ops []*registerOp, end int64, prune bool, stats *PruneStats
 		facts.known[op.outVersion] = struct{}{}
 		if op.kind == registerRead {
 			facts.reads[op.outVersion]++
-			ret := op.call.Completion.Time
+			ret := op.done.Time
 			if t, ok := firstSeen[op.outValue]; !ok || ret < t {
 				firstSeen[op.outValue] = ret
 			}
@@ -93,9 +93,9 @@ func buildOperations(ops []*registerOp, end int64, prune bool, stats *PruneStats
 		if i&(1<<12-1) == 0 && stop != nil && stop() {
 			return nil
 		}
-		call, ret := op.call.Invoke.Time, end
+		call, ret := op.inv.Time, end
 		if op.outcome != outcomeUnknown {
-			ret = op.call.Completion.Time
+			ret = op.done.Time
 		} else {
 			switch seen, ok := firstSeen[op.value]; {
 			case !prune:
@@ -119,10 +119,10 @@ func buildOperations(ops []*registerOp, end int64, prune bool, stats *PruneStats
 		if op.finite {
 			facts.finite++
 		}
-		id, ok := procs[int(op.call.Invoke.Process)]
+		id, ok := procs[int(op.inv.Process)]
 		if !ok {
 			id = len(procs)
-			procs[int(op.call.Invoke.Process)] = id
+			procs[int(op.inv.Process)] = id
 		}
 		out = append(out, porcupine.Operation{
 			ClientId: id,
