@@ -51,7 +51,9 @@ func (Linearizable) Name() string { return "linearizable" }
 // keyCheck is one key's history and what porcupine made of it.
 type keyCheck struct {
 	key    string
-	ops    []porcupine.Operation
+	rops   []*registerOp         // its ops, readied by prepare
+	n      int                   // how many of them porcupine takes
+	ops    []porcupine.Operation // made of rops for the search, kept if the key is not linearizable
 	result porcupine.CheckResult
 	info   porcupine.LinearizationInfo
 	took   time.Duration
@@ -155,19 +157,22 @@ func (rc registerCheck) check(ctx context.Context, ops []history.Op, opts Option
 	keys := h.byKey(rc.writesOnly, &out)
 	modelOK := keys.ok
 
-	var stats PruneStats
+	var (
+		stats   PruneStats
+		scratch pruneScratch
+	)
 	checks := make([]*keyCheck, 0, len(keys.names))
 	for i, key := range keys.names {
 		kops := keys.ops[i]
-		prune := !rc.noPrune && uniqueValues(kops)
+		prune := !rc.noPrune && scratch.uniqueValues(kops)
 		if !rc.noPrune && !prune {
 			res.Notes = append(res.Notes, fmt.Sprintf("key %s: written values are not unique, so unknown ops were checked without pruning (slower); the workload should write unique values", key))
 		}
-		built := buildOperations(kops, end, prune, &stats, stopped)
-		if stopped() {
+		n, ok := scratch.prepare(kops, end, prune, &stats, stopped)
+		if !ok || stopped() {
 			return giveUp()
 		}
-		checks = append(checks, &keyCheck{key: key, ops: built})
+		checks = append(checks, &keyCheck{key: key, rops: kops, n: n})
 	}
 	d.Keys = len(checks)
 	d.InfoOps = stats
@@ -259,7 +264,7 @@ func runKeyChecks(ctx context.Context, checks []*keyCheck, deadline time.Time) (
 	// Biggest keys first, so that one big key does not start last.
 	order := make([]*keyCheck, len(checks))
 	copy(order, checks)
-	sort.SliceStable(order, func(i, j int) bool { return len(order[i].ops) > len(order[j].ops) })
+	sort.SliceStable(order, func(i, j int) bool { return order[i].n > order[j].n })
 	next := make(chan *keyCheck, len(order))
 	for _, kc := range order {
 		next <- kc
@@ -282,6 +287,7 @@ func runKeyChecks(ctx context.Context, checks []*keyCheck, deadline time.Time) (
 					continue
 				}
 				t := time.Now()
+				kc.ops = operations(kc.rops, kc.n)
 				kc.result = porcupine.CheckOperationsTimeout(model, kc.ops, limit)
 				if kc.result == porcupine.Illegal && !stop.Load() {
 					// What porcupine found on the way (its longest

@@ -41,12 +41,12 @@ const errBadVersion = "bad-version"
 type registerFields struct {
 	kind       registerKind
 	outcome    registerOutcome
+	hasZxid    bool  // the completion recorded "zxid" (histories before it did not)
 	value      int64 // write, cas: the value written
 	expected   int64 // cas: the expected data version
 	outValue   int64 // ok read: the value read
 	outVersion int64 // ok: the version read (read) or made (write, cas)
 	zxid       int64 // ok: the zxid of the write that made that version (the znode's Mzxid)
-	hasZxid    bool  // the completion recorded "zxid" (histories before it did not)
 }
 
 // registerOp is one call of the zk-register workload, decoded for the model.
@@ -54,11 +54,13 @@ type registerOp struct {
 	inv, done *history.Op // its invocation and completion (nil if it never completed)
 	registerFields
 	key  int32 // its key, as registerHistory numbers them
-	kept bool  // the model takes it (see decodeRegister)
+	kept bool  // the model takes it (see decodeRegister; the pruning may drop it)
 
 	// Set by the pruning pass (see register_prune.go).
 	finite     bool      // the op has a finite return time
 	unobserved bool      // an unknown write or cas whose value no read saw
+	client     int32     // its process as a zero-based client id, for the visualization
+	ret        int64     // its return time for porcupine
 	facts      *keyFacts // the key's facts, for unobserved ops
 }
 

@@ -1,6 +1,10 @@
 package checker
 
-import "github.com/anishathalye/porcupine"
+import (
+	"maps"
+
+	"github.com/anishathalye/porcupine"
+)
 
 // Ops whose outcome is unknown (info, or never completed) may take effect at
 // any time after their invocation, so the model must consider every place
@@ -47,10 +51,35 @@ type PruneStats struct {
 	Unpruned   int `json:"unpruned"`   // on keys without unique values
 }
 
+// pruneScratch holds the maps the pruning pass fills for one key at a
+// time, kept from key to key so that checking a thousand keys does not
+// make a thousand sets of maps. A key's facts outlive the pass only if it
+// has unobserved ops, which consult them during the search: then they are
+// copied.
+type pruneScratch struct {
+	values    map[int64]struct{} // uniqueValues: the values written
+	known     map[int64]struct{} // keyFacts.known
+	reads     map[int64]int32    // keyFacts.reads
+	firstSeen map[int64]int64    // value → earliest return of an OK read of it
+	procs     map[int]int        // process → zero-based client id, for the visualization
+}
+
+// reuse empties m for the next key, or makes a new map if it is big (a
+// map keeps its size, and clearing it takes time in proportion).
+func reuse[K comparable, V any](m *map[K]V) {
+	if *m == nil || len(*m) > 1<<12 {
+		*m = map[K]V{}
+		return
+	}
+	clear(*m)
+}
+
 // uniqueValues reports whether every value written on a key is distinct from
 // the others and from the initial 0.
-func uniqueValues(ops []*registerOp) bool {
-	seen := map[int64]struct{}{0: {}}
+func (sc *pruneScratch) uniqueValues(ops []*registerOp) bool {
+	reuse(&sc.values)
+	seen := sc.values
+	seen[0] = struct{}{}
 	for _, op := range ops {
 		if op.kind == registerRead {
 			continue
@@ -63,16 +92,22 @@ func uniqueValues(ops []*registerOp) bool {
 	return true
 }
 
-// buildOperations turns one key's ops into porcupine operations. end is a time
-// later than every event in the history: the return time of ops that may have
-// taken effect at any time. If prune is false, unknown ops simply stay open
-// until end, as in the textbook treatment.
+// prepare readies one key's ops for porcupine (see operations): it sets
+// each op's return time and client id and applies the rules above. end is a
+// time later than every event in the history: the return time of ops that
+// may have taken effect at any time. If prune is false, unknown ops simply
+// stay open until end, as in the textbook treatment. It returns how many
+// ops porcupine will take: those rule 3 drops are no longer kept.
 //
 // stop, if not nil, is asked every few thousand ops whether to give up;
-// then buildOperations returns nil.
-func buildOperations(ops []*registerOp, end int64, prune bool, stats *PruneStats, stop func() bool) []porcupine.Operation {
-	facts := &keyFacts{known: map[int64]struct{}{}, reads: map[int64]int32{}}
-	firstSeen := map[int64]int64{} // value → earliest return of an OK read of it
+// then prepare returns false.
+func (sc *pruneScratch) prepare(ops []*registerOp, end int64, prune bool, stats *PruneStats, stop func() bool) (n int, ok bool) {
+	reuse(&sc.known)
+	reuse(&sc.reads)
+	reuse(&sc.firstSeen)
+	reuse(&sc.procs)
+	facts := &keyFacts{known: sc.known, reads: sc.reads}
+	firstSeen := sc.firstSeen
 	for _, op := range ops {
 		if op.outcome != outcomeOK {
 			continue
@@ -87,11 +122,11 @@ func buildOperations(ops []*registerOp, end int64, prune bool, stats *PruneStats
 		}
 	}
 
-	procs := map[int]int{} // process → zero-based client id, for the visualization
-	out := make([]porcupine.Operation, 0, len(ops))
+	procs := sc.procs
+	unobserved := false
 	for i, op := range ops {
 		if i&(1<<12-1) == 0 && stop != nil && stop() {
-			return nil
+			return 0, false
 		}
 		call, ret := op.inv.Time, end
 		if op.outcome != outcomeUnknown {
@@ -105,6 +140,7 @@ func buildOperations(ops []*registerOp, end int64, prune bool, stats *PruneStats
 				stats.Observed++
 			case op.kind == registerCAS && facts.isKnown(op.expected+1):
 				stats.Dropped++ // rule 3
+				op.kept = false
 				continue
 			default:
 				// Rule 2. (A read that saw the value before the op was
@@ -112,9 +148,11 @@ func buildOperations(ops []*registerOp, end int64, prune bool, stats *PruneStats
 				// does, so it is treated as unobserved too.)
 				op.unobserved = true
 				op.facts = facts
+				unobserved = true
 				stats.Unobserved++
 			}
 		}
+		op.ret = ret
 		op.finite = ret != end
 		if op.finite {
 			facts.finite++
@@ -124,12 +162,31 @@ func buildOperations(ops []*registerOp, end int64, prune bool, stats *PruneStats
 			id = len(procs)
 			procs[int(op.inv.Process)] = id
 		}
+		op.client = int32(id)
+		n++
+	}
+	if unobserved {
+		// The search consults them; the scratch maps go on to the next key.
+		facts.known, facts.reads = maps.Clone(facts.known), maps.Clone(facts.reads)
+	}
+	return n, true
+}
+
+// operations turns n ops that prepare readied into porcupine operations.
+// They take memory for every op, so a key's are made only when it is
+// checked.
+func operations(ops []*registerOp, n int) []porcupine.Operation {
+	out := make([]porcupine.Operation, 0, n)
+	for _, op := range ops {
+		if !op.kept {
+			continue
+		}
 		out = append(out, porcupine.Operation{
-			ClientId: id,
+			ClientId: int(op.client),
 			Input:    op,
-			Call:     call,
+			Call:     op.inv.Time,
 			Output:   op,
-			Return:   ret,
+			Return:   op.ret,
 			Metadata: op,
 		})
 	}
