@@ -1,10 +1,12 @@
 package checker
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -50,13 +52,21 @@ func (Linearizable) Name() string { return "linearizable" }
 
 // keyCheck is one key's history and what porcupine made of it.
 type keyCheck struct {
-	key    string
-	rops   []*registerOp         // its ops, readied by prepare
-	n      int                   // how many of them porcupine takes
-	ops    []porcupine.Operation // made of rops for the search, kept if the key is not linearizable
-	result porcupine.CheckResult
-	info   porcupine.LinearizationInfo
-	took   time.Duration
+	key   string
+	calls []regCall // its client calls, in invocation order
+	model int       // how many of them the model takes
+
+	// Set when the key is checked (see runKeyChecks).
+	rops     []registerOp // the calls the model takes, decoded
+	n        int          // how many of them porcupine takes
+	unpruned bool         // its written values are not unique: checked without pruning
+	stats    PruneStats
+	obs      []zxidObs // for a writes-only check
+	noZxid   int
+	ops      []porcupine.Operation // made of rops for the search, kept if the key is not linearizable
+	result   porcupine.CheckResult
+	info     porcupine.LinearizationInfo
+	took     time.Duration
 }
 
 // Check checks ops; see Linearizable.
@@ -85,9 +95,10 @@ type registerCheck struct {
 
 // registerOut is what a writes-only check found beyond its result.
 type registerOut struct {
-	left, final int       // ok reads left out, and final reads kept
-	obs         []zxidObs // the ok calls that recorded a zxid, in invocation order
-	noZxid      int       // the ok calls that did not
+	left, final int          // ok reads left out, and final reads kept
+	obs         []zxidObs    // the ok calls that recorded a zxid, in invocation order
+	noZxid      int          // the ok calls that did not
+	hist        []history.Op // the ops obs refer to
 }
 
 // check checks ops. The caller sets Details.
@@ -96,9 +107,11 @@ func (rc registerCheck) check(ctx context.Context, ops []history.Op, opts Option
 	res = Result{Checker: rc.name, Valid: Unknown}
 	d = &LinearizableDetails{ByF: map[string]Counts{}}
 	defer func() { res.DurationMS = time.Since(start).Milliseconds() }()
-	// Every step before porcupine's search (pairing, decoding, building)
-	// looks at stopCtx every few thousand ops; the search has its own
-	// timeout, what is left until the same deadline.
+	// Every step but porcupine's search (pairing, decoding, readying a
+	// key) looks at stopCtx every few thousand ops; the search has its
+	// own timeout, what is left until the same deadline. Stopped before
+	// the keys are checked, the check gives up; after, the keys not
+	// decided in time are unknown.
 	stopCtx := ctx
 	var deadline time.Time
 	if opts.Timeout > 0 {
@@ -147,6 +160,8 @@ func (rc registerCheck) check(ctx context.Context, ops []history.Op, opts Option
 			res.Counts, d.ByF = h.counts, h.byF
 			res.Error = err.Error()
 			return res, d, out
+		default:
+			status = readDone
 		}
 	}
 	if status == readStopped {
@@ -154,30 +169,37 @@ func (rc registerCheck) check(ctx context.Context, ops []history.Op, opts Option
 	}
 	res.Counts, d.ByF = h.counts, h.byF
 	end := h.end
-	keys := h.byKey(rc.writesOnly, &out)
-	modelOK := keys.ok
-
-	var (
-		stats   PruneStats
-		scratch pruneScratch
-	)
-	checks := make([]*keyCheck, 0, len(keys.names))
-	for i, key := range keys.names {
-		kops := keys.ops[i]
-		prune := !rc.noPrune && scratch.uniqueValues(kops)
-		if !rc.noPrune && !prune {
-			res.Notes = append(res.Notes, fmt.Sprintf("key %s: written values are not unique, so unknown ops were checked without pruning (slower); the workload should write unique values", key))
-		}
-		n, ok := scratch.prepare(kops, end, prune, &stats, stopped)
-		if !ok || stopped() {
-			return giveUp()
-		}
-		checks = append(checks, &keyCheck{key: key, rops: kops, n: n})
-	}
+	checks, all, modelOK := h.byKey(rc.writesOnly, &out)
 	d.Keys = len(checks)
-	d.InfoOps = stats
 
-	cancelled := runKeyChecks(ctx, checks, deadline)
+	cancelled, malformed := rc.runKeyChecks(ctx, &h, all, deadline, stopped)
+	if malformed {
+		if rc.longWay { // cannot be: the long way decoded every call
+			res.Error = "malformed zk-register history: a call did not decode"
+			return res, d, out
+		}
+		// A value did not decode: the long way says which, as it would
+		// have from the start.
+		rc.longWay = true
+		if opts.Timeout > 0 {
+			opts.Timeout = max(time.Until(deadline), time.Nanosecond)
+		}
+		res, d, out = rc.check(ctx, ops, opts)
+		res.DurationMS = time.Since(start).Milliseconds()
+		return res, d, out
+	}
+	for _, kc := range checks {
+		if kc.unpruned {
+			res.Notes = append(res.Notes, fmt.Sprintf("key %s: written values are not unique, so unknown ops were checked without pruning (slower); the workload should write unique values", kc.key))
+		}
+		d.InfoOps.add(kc.stats)
+	}
+	out.hist = h.hist
+	for _, kc := range all {
+		out.obs = append(out.obs, kc.obs...)
+		out.noZxid += kc.noZxid
+	}
+	slices.SortFunc(out.obs, func(a, b zxidObs) int { return cmp.Compare(a.inv, b.inv) })
 
 	var invalid, unknown []string
 	var verdicts []Validity
@@ -252,19 +274,21 @@ func (d *LinearizableDetails) Summary() (string, []string) {
 	return fmt.Sprintf("%d keys", d.Keys), nil
 }
 
-// runKeyChecks runs porcupine on every key, on as many keys at once as there
-// are CPUs, all before deadline (if not zero) and within ctx. It reports
-// whether ctx was done before the checks finished, in which case no verdict
-// stands.
-func runKeyChecks(ctx context.Context, checks []*keyCheck, deadline time.Time) (cancelled bool) {
-	var stop atomic.Bool
+// runKeyChecks checks every key: it decodes its calls (decodeKey),
+// readies them (prepare) and runs porcupine, on as many keys at once as
+// there are CPUs, all before deadline (if not zero) and within ctx. A key
+// whose check could not finish in time is Unknown. It reports whether ctx
+// was done before the checks finished, in which case no verdict stands, and
+// whether a call did not decode (malformed), in which case it stopped.
+func (rc registerCheck) runKeyChecks(ctx context.Context, h *registerHistory, checks []*keyCheck, deadline time.Time, stopped func() bool) (cancelled, malformed bool) {
+	var stop, bad atomic.Bool
 	defer context.AfterFunc(ctx, func() { stop.Store(true) })()
 	model := registerModel(&stop)
 
 	// Biggest keys first, so that one big key does not start last.
 	order := make([]*keyCheck, len(checks))
 	copy(order, checks)
-	sort.SliceStable(order, func(i, j int) bool { return order[i].n > order[j].n })
+	sort.SliceStable(order, func(i, j int) bool { return order[i].model > order[j].model })
 	next := make(chan *keyCheck, len(order))
 	for _, kc := range order {
 		next <- kc
@@ -274,6 +298,7 @@ func runKeyChecks(ctx context.Context, checks []*keyCheck, deadline time.Time) (
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(order)) {
 		wg.Go(func() {
+			var scratch pruneScratch
 			for kc := range next {
 				var limit time.Duration
 				if !deadline.IsZero() {
@@ -284,6 +309,24 @@ func runKeyChecks(ctx context.Context, checks []*keyCheck, deadline time.Time) (
 				}
 				if stop.Load() {
 					kc.result = porcupine.Unknown
+					continue
+				}
+				if !h.decodeKey(kc, rc.writesOnly, stopped) {
+					kc.result, kc.rops = porcupine.Unknown, nil
+					if !stopped() {
+						bad.Store(true)
+						stop.Store(true)
+					}
+					continue
+				}
+				if kc.model == 0 {
+					continue // decoded for its zxids alone
+				}
+				prune := !rc.noPrune && scratch.uniqueValues(kc.rops)
+				kc.unpruned = !rc.noPrune && !prune
+				var ok bool
+				if kc.n, ok = scratch.prepare(kc.rops, h.end, prune, &kc.stats, stopped); !ok {
+					kc.result, kc.rops = porcupine.Unknown, nil
 					continue
 				}
 				t := time.Now()
@@ -302,14 +345,14 @@ func runKeyChecks(ctx context.Context, checks []*keyCheck, deadline time.Time) (
 					_, kc.info = porcupine.CheckOperationsVerbose(model, kc.ops, limit)
 				}
 				if kc.result != porcupine.Illegal {
-					kc.ops = nil // nothing needs them now
+					kc.ops, kc.rops = nil, nil // nothing needs them now
 				}
 				kc.took = time.Since(t)
 			}
 		})
 	}
 	wg.Wait()
-	return stop.Load()
+	return stop.Load() && !bad.Load(), bad.Load()
 }
 
 // visualization is porcupine's HTML view of a key that is not

@@ -58,10 +58,10 @@ func (l LinearizableWrites) Check(ctx context.Context, ops []history.Op, opts Op
 // zxidObs is an ok call that recorded a zxid: a write or cas made it, a
 // read observed it.
 type zxidObs struct {
-	inv, done int64 // the op indexes of its invocation and completion
-	zxid      int64
-	write     bool
-	op        *registerOp
+	inv, done       int64 // the op indexes of its invocation and completion
+	invPos, donePos int32 // their positions in registerOut.hist
+	zxid            int64
+	write           bool
 }
 
 // checkZxidRealtime checks that the zxid order of the writes, across keys,
@@ -98,7 +98,7 @@ func checkZxidRealtime(out registerOut, res *Result) {
 		if n > maxZxidExamples {
 			continue
 		}
-		c, by := w.op, byDone[seenBy].op
+		c, by := out.call(w), out.call(byDone[seenBy])
 		at := *c.done
 		res.Anomalies = append(res.Anomalies, Anomaly{
 			Kind: "zxid-realtime",
@@ -116,6 +116,13 @@ func checkZxidRealtime(out registerOut, res *Result) {
 		}
 		res.AnomalyCounts["zxid-realtime"] = n
 	}
+}
+
+// call returns the call o observed, decoded.
+func (out *registerOut) call(o zxidObs) *registerOp {
+	inv, done := &out.hist[o.invPos], &out.hist[o.donePos]
+	f, _, _ := decodeRegister(inv, done)
+	return &registerOp{inv: inv, done: done, registerFields: f}
 }
 
 // maxZxidExamples is how many zxid-realtime anomalies a result shows.
@@ -174,11 +181,6 @@ func (f *finalReads) see(inv *history.Op) {
 	if inv.Process.IsClient() && inv.F != "read" {
 		f.maxWriter = max(f.maxWriter, inv.Process)
 	}
-}
-
-// is reports whether c is a final read.
-func (f finalReads) is(c *history.Call) bool {
-	return f.isRead(&c.Invoke, c.Completion)
 }
 
 // isRead reports whether the call of inv and done (nil if it never

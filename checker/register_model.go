@@ -74,7 +74,10 @@ func registerModel(stop *atomic.Bool) porcupine.Model {
 			return false, state
 		}
 		ok, next := stepRegister(state.(registerState), input.(*registerOp))
-		return ok, next
+		if !ok {
+			return false, state // porcupine drops it: no need to box a new state
+		}
+		return true, next
 	}
 	return porcupine.Model{
 		Init: func() any { return registerState{} },

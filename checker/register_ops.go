@@ -53,8 +53,7 @@ type registerFields struct {
 type registerOp struct {
 	inv, done *history.Op // its invocation and completion (nil if it never completed)
 	registerFields
-	key  int32 // its key, as registerHistory numbers them
-	kept bool  // the model takes it (see decodeRegister; the pruning may drop it)
+	kept bool // the model takes it (see decodeRegister; the pruning may drop it)
 
 	// Set by the pruning pass (see register_prune.go).
 	finite     bool      // the op has a finite return time
@@ -62,17 +61,6 @@ type registerOp struct {
 	client     int32     // its process as a zero-based client id, for the visualization
 	ret        int64     // its return time for porcupine
 	facts      *keyFacts // the key's facts, for unobserved ops
-}
-
-// decodeRegisterCall turns a client call into a model op. It returns nil for a
-// call that constrains nothing: a read that did not complete OK, and a write
-// or cas that certainly did not happen (fail, except a cas's bad-version).
-func decodeRegisterCall(c *history.Call) (*registerOp, error) {
-	f, keep, err := decodeRegister(&c.Invoke, c.Completion)
-	if err != nil || !keep {
-		return nil, err
-	}
-	return &registerOp{inv: &c.Invoke, done: c.Completion, registerFields: f, kept: true}, nil
 }
 
 // decodeRegister decodes a call from its invocation and completion (nil if

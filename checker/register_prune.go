@@ -51,6 +51,14 @@ type PruneStats struct {
 	Unpruned   int `json:"unpruned"`   // on keys without unique values
 }
 
+// add adds o's counts to s's.
+func (s *PruneStats) add(o PruneStats) {
+	s.Observed += o.Observed
+	s.Unobserved += o.Unobserved
+	s.Dropped += o.Dropped
+	s.Unpruned += o.Unpruned
+}
+
 // pruneScratch holds the maps the pruning pass fills for one key at a
 // time, kept from key to key so that checking a thousand keys does not
 // make a thousand sets of maps. A key's facts outlive the pass only if it
@@ -76,11 +84,12 @@ func reuse[K comparable, V any](m *map[K]V) {
 
 // uniqueValues reports whether every value written on a key is distinct from
 // the others and from the initial 0.
-func (sc *pruneScratch) uniqueValues(ops []*registerOp) bool {
+func (sc *pruneScratch) uniqueValues(ops []registerOp) bool {
 	reuse(&sc.values)
 	seen := sc.values
 	seen[0] = struct{}{}
-	for _, op := range ops {
+	for i := range ops {
+		op := &ops[i]
 		if op.kind == registerRead {
 			continue
 		}
@@ -101,14 +110,15 @@ func (sc *pruneScratch) uniqueValues(ops []*registerOp) bool {
 //
 // stop, if not nil, is asked every few thousand ops whether to give up;
 // then prepare returns false.
-func (sc *pruneScratch) prepare(ops []*registerOp, end int64, prune bool, stats *PruneStats, stop func() bool) (n int, ok bool) {
+func (sc *pruneScratch) prepare(ops []registerOp, end int64, prune bool, stats *PruneStats, stop func() bool) (n int, ok bool) {
 	reuse(&sc.known)
 	reuse(&sc.reads)
 	reuse(&sc.firstSeen)
 	reuse(&sc.procs)
 	facts := &keyFacts{known: sc.known, reads: sc.reads}
 	firstSeen := sc.firstSeen
-	for _, op := range ops {
+	for i := range ops {
+		op := &ops[i]
 		if op.outcome != outcomeOK {
 			continue
 		}
@@ -124,7 +134,8 @@ func (sc *pruneScratch) prepare(ops []*registerOp, end int64, prune bool, stats 
 
 	procs := sc.procs
 	unobserved := false
-	for i, op := range ops {
+	for i := range ops {
+		op := &ops[i]
 		if i&(1<<12-1) == 0 && stop != nil && stop() {
 			return 0, false
 		}
@@ -175,9 +186,10 @@ func (sc *pruneScratch) prepare(ops []*registerOp, end int64, prune bool, stats 
 // operations turns n ops that prepare readied into porcupine operations.
 // They take memory for every op, so a key's are made only when it is
 // checked.
-func operations(ops []*registerOp, n int) []porcupine.Operation {
+func operations(ops []registerOp, n int) []porcupine.Operation {
 	out := make([]porcupine.Operation, 0, n)
-	for _, op := range ops {
+	for i := range ops {
+		op := &ops[i]
 		if !op.kept {
 			continue
 		}

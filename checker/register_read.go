@@ -8,29 +8,48 @@ import (
 	"github.com/faultline/faultline/history"
 )
 
-// This file is the register checks' pass over the history (Linearizable
-// and LinearizableWrites): it pairs each invocation with its completion and
-// decodes every client call straight into a registerOp, in one pass and
-// without copying the ops, then groups the ops the model takes by key.
+// This file is how the register checks (Linearizable and
+// LinearizableWrites) read a history. One pass over the ops pairs each
+// invocation with its completion, without copying them, and groups the
+// client calls by key as the positions of their ops; it decodes no value.
+// Each key's calls are decoded into registerOps only when the key is
+// checked, by the worker that checks it (decodeKey), so the decoded ops of
+// one key at a time per worker are in memory, and the decoding is shared
+// among the workers.
 //
-// A history that is not well formed takes the long way instead
-// (readRegisterCalls: history.PairContext, then the calls decoded one by
-// one in invocation order), so that what is wrong is said exactly as
-// before, in Pair's words or the first call's that does not decode.
+// A history that is not well formed, found by the pass or by a worker,
+// takes the long way instead (readRegisterCalls: history.PairContext, then
+// the calls decoded one by one in invocation order), so that what is wrong
+// is said exactly as before, in Pair's words or those of the first call
+// that does not decode.
+
+// regCall is a client call as the pass records it: the positions of its
+// invocation and completion in the history (-1 if it never completed).
+type regCall struct{ inv, done int32 }
 
 // registerHistory is a zk-register history as the register checks see it.
 type registerHistory struct {
+	hist   []history.Op // the ops the calls' positions refer to
 	counts Counts
 	byF    map[string]Counts
 	end    int64 // later than every event: when unknown ops may still take effect
+	final  finalReads
 
-	// calls are the client calls in invocation order; keys names their
-	// keys by registerOp.key.
-	calls []registerOp
-	keys  []string
-	final finalReads
+	// calls are the client calls, in invocation order; keys names their
+	// keys, callKey numbers each call's key.
+	calls   []regCall
+	callKey []int32
+	keys    []string
 
 	nemesis []history.Call // the nemesis's calls, for the fault windows
+}
+
+// ops returns c's invocation and completion (nil if it never completed).
+func (h *registerHistory) ops(c regCall) (inv, done *history.Op) {
+	if c.done >= 0 {
+		done = &h.hist[c.done]
+	}
+	return &h.hist[c.inv], done
 }
 
 // readStatus says how readRegisterOps ended.
@@ -50,17 +69,21 @@ type regProc struct {
 }
 
 // readRegisterOps makes the pass over ops. stop is asked every few
-// thousand ops whether to give up. It reports readMalformed, having
-// decoded what it could, as soon as an op is not what history.Pair and
-// decodeRegister accept; the caller then takes the long way.
+// thousand ops whether to give up. It reports readMalformed as soon as an
+// op is not what history.Pair accepts, or a call is not one decodeRegister
+// takes for what it can tell without decoding values (f and key); the
+// values themselves are decoded later (decodeKey). A value that will not
+// be decoded must still be JSON, as Pair requires: the pass checks those.
 func readRegisterOps(ops []history.Op, stop func() bool) (h registerHistory, status readStatus) {
 	var (
 		procs byID[history.Process, regProc]
 		keyID = map[string]int32{}
 		perF  [3]Counts // read, write, cas
 	)
+	h.hist = ops
 	h.final = finalReads{maxWriter: -1}
-	h.calls = make([]registerOp, 0, len(ops)/2+1)
+	h.calls = make([]regCall, 0, len(ops)/2+1)
+	h.callKey = make([]int32, 0, len(ops)/2+1)
 	for i := range ops {
 		if i&(1<<12-1) == 0 && stop() {
 			return h, readStopped
@@ -82,6 +105,9 @@ func readRegisterOps(ops []history.Op, stop func() bool) (h registerHistory, sta
 				p.pending = int32(i)
 				continue
 			}
+			if _, ok := registerKindOf(op.F); !ok || op.Key == "" {
+				return h, readMalformed
+			}
 			k, ok := keyID[op.Key]
 			if !ok {
 				k = int32(len(h.keys))
@@ -90,7 +116,8 @@ func readRegisterOps(ops []history.Op, stop func() bool) (h registerHistory, sta
 			}
 			h.final.see(op)
 			p.pending = int32(len(h.calls))
-			h.calls = append(h.calls, registerOp{inv: op, key: k})
+			h.calls = append(h.calls, regCall{inv: int32(i), done: -1})
+			h.callKey = append(h.callKey, k)
 			continue
 		}
 		if p.pending < 0 {
@@ -100,7 +127,7 @@ func readRegisterOps(ops []history.Op, stop func() bool) (h registerHistory, sta
 		if op.Process == history.Nemesis {
 			inv = &ops[p.pending]
 		} else {
-			inv = h.calls[p.pending].inv
+			inv = &ops[h.calls[p.pending].inv]
 		}
 		if op.F != inv.F || op.Key != inv.Key || op.Time < inv.Time {
 			return h, readMalformed
@@ -111,7 +138,8 @@ func readRegisterOps(ops []history.Op, stop func() bool) (h registerHistory, sta
 			}
 			h.nemesis = append(h.nemesis, history.Call{Invoke: *inv, Completion: op})
 		} else {
-			if !h.decode(&h.calls[p.pending], op, &perF) {
+			h.calls[p.pending].done = int32(i)
+			if !h.complete(h.calls[p.pending], &perF) {
 				return h, readMalformed
 			}
 			if op.Type == history.Info {
@@ -121,14 +149,11 @@ func readRegisterOps(ops []history.Op, stop func() bool) (h registerHistory, sta
 		p.pending = -1
 	}
 	for _, p := range procs.all {
-		if p.pending < 0 {
-			continue
-		}
-		if p.id == history.Nemesis {
+		switch {
+		case p.pending < 0:
+		case p.id == history.Nemesis:
 			h.nemesis = append(h.nemesis, history.Call{Invoke: ops[p.pending]})
-			continue
-		}
-		if !h.decode(&h.calls[p.pending], nil, &perF) {
+		case !h.complete(h.calls[p.pending], &perF):
 			return h, readMalformed
 		}
 	}
@@ -142,43 +167,66 @@ func readRegisterOps(ops []history.Op, stop func() bool) (h registerHistory, sta
 	return h, readDone
 }
 
-// decode decodes call, whose completion is done (nil if it never
-// completed), and counts it. It reports false if the call is malformed: it
-// does not decode, or a value it does not decode is not JSON.
-func (h *registerHistory) decode(call *registerOp, done *history.Op, perF *[3]Counts) bool {
-	f, keep, err := decodeRegister(call.inv, done)
-	if err != nil {
-		return false
-	}
+// complete counts call, which has just completed (or never will), and
+// checks as JSON the values decodeRegister will not read. It reports false
+// if one is not JSON.
+func (h *registerHistory) complete(call regCall, perF *[3]Counts) bool {
+	inv, done := h.ops(call)
+	kind, keep := registerKeep(inv, done)
 	// decodeRegister reads the invocation's value of a write or cas it
-	// keeps, and the completion's of an ok call: the others are only
-	// checked, as history.Pair does.
-	if !(keep && f.kind != registerRead) && !validValue(call.inv) {
+	// keeps, and the completion's of an ok call.
+	if !(keep && kind != registerRead) && !validValue(inv) {
 		return false
 	}
-	if done != nil && !(keep && f.outcome == outcomeOK) && !validValue(done) {
+	if done != nil && done.Type != history.OK && !validValue(done) {
 		return false
 	}
-	call.done, call.registerFields, call.kept = done, f, keep
 	c := history.Call{Completion: done}
 	h.counts.add(c)
-	perF[f.kind].add(c)
+	perF[kind].add(c)
 	return true
 }
 
 // validValue reports whether op's value is absent or JSON.
 func validValue(op *history.Op) bool { return len(op.Value) == 0 || json.Valid(op.Value) }
 
+// registerKindOf returns the kind of the call f names; false if the
+// workload has none of that name.
+func registerKindOf(f string) (registerKind, bool) {
+	switch f {
+	case "read":
+		return registerRead, true
+	case "write":
+		return registerWrite, true
+	case "cas":
+		return registerCAS, true
+	}
+	return 0, false
+}
+
+// registerKeep says, as decodeRegister would, what kind of call inv
+// invokes (f must be one the workload has) and whether the model takes it,
+// without decoding values.
+func registerKeep(inv, done *history.Op) (registerKind, bool) {
+	kind, _ := registerKindOf(inv.F)
+	switch {
+	case done == nil || done.Type == history.Info:
+		return kind, kind != registerRead
+	case done.Type == history.Fail:
+		return kind, kind == registerCAS && done.Error == errBadVersion
+	}
+	return kind, true
+}
+
 // readRegisterCalls is the long way to what readRegisterOps finds, from
 // calls as history.Pair makes them: each call is decoded in invocation
 // order. If one does not decode, it returns the error, with the calls
-// before it counted. stop is asked every few thousand calls whether to give
-// up.
+// before it counted and in h. stop is asked every few thousand calls
+// whether to give up. The history h refers to is made of the calls' ops.
 func readRegisterCalls(calls []history.Call, end int64, stop func() bool) (h registerHistory, stopped bool, err error) {
 	h.end = end
 	h.byF = map[string]Counts{}
 	h.final = findFinalReads(calls)
-	h.calls = make([]registerOp, 0, len(calls))
 	keyID := map[string]int32{}
 	for i := range calls {
 		if i&(1<<12-1) == 0 && stop() {
@@ -193,12 +241,9 @@ func readRegisterCalls(calls []history.Call, end int64, stop func() bool) (h reg
 		n := h.byF[c.Invoke.F]
 		n.add(*c)
 		h.byF[c.Invoke.F] = n
-		f, keep, err := decodeRegister(&c.Invoke, c.Completion)
+		_, _, err := decodeRegister(&c.Invoke, c.Completion)
 		if err != nil {
 			return h, false, fmt.Errorf("malformed zk-register history: %v", err)
-		}
-		if !keep {
-			continue
 		}
 		k, ok := keyID[c.Invoke.Key]
 		if !ok {
@@ -206,84 +251,118 @@ func readRegisterCalls(calls []history.Call, end int64, stop func() bool) (h reg
 			keyID[c.Invoke.Key] = k
 			h.keys = append(h.keys, c.Invoke.Key)
 		}
-		h.calls = append(h.calls, registerOp{inv: &c.Invoke, done: c.Completion, registerFields: f, key: k, kept: true})
+		rc := regCall{inv: int32(len(h.hist)), done: -1}
+		h.hist = append(h.hist, c.Invoke)
+		if c.Completion != nil {
+			rc.done = int32(len(h.hist))
+			h.hist = append(h.hist, *c.Completion)
+		}
+		h.calls = append(h.calls, rc)
+		h.callKey = append(h.callKey, k)
 	}
 	return h, false, nil
 }
 
-// registerKeys are the ops the model takes, by key.
-type registerKeys struct {
-	names []string        // the keys with at least one op, sorted
-	ops   [][]*registerOp // their ops, in invocation order
-	ok    int             // ops that completed ok
+// inModel reports whether the model takes call: a call decodeRegister
+// keeps, except, for a writes-only check, a read that is not a final read.
+func (h *registerHistory) inModel(call regCall, writesOnly bool) bool {
+	inv, done := h.ops(call)
+	kind, keep := registerKeep(inv, done)
+	return keep && !(writesOnly && kind == registerRead && !h.final.isRead(inv, done))
 }
 
-// byKey groups the kept calls of h by key. For a writes-only check it
-// leaves out the reads but the final reads, and records in out what
-// LinearizableWrites needs.
-func (h *registerHistory) byKey(writesOnly bool, out *registerOut) registerKeys {
-	var rk registerKeys
-	n := make([]int32, len(h.keys)+1) // per key, then its start
-	total := 0
-	for i := range h.calls {
-		op := &h.calls[i]
-		if !op.kept {
+// byKey groups the calls of h by key, as keyChecks in key order, each
+// with all its calls (in invocation order) and how many of them the model
+// takes. checks are the keys where it takes some; all adds those where a
+// writes-only check takes none but must decode some (ok reads that are not
+// final reads: their zxids count). It returns how many of the calls the
+// model takes completed ok, and records in out how many reads a writes-only
+// check leaves out and keeps.
+func (h *registerHistory) byKey(writesOnly bool, out *registerOut) (checks, all []*keyCheck, modelOK int) {
+	n := make([]int32, len(h.keys)+1) // per key, its calls; then where they start
+	model := make([]int32, len(h.keys))
+	decode := make([]bool, len(h.keys))
+	for i, c := range h.calls {
+		k := h.callKey[i]
+		n[k+1]++
+		if !h.inModel(c, writesOnly) {
+			if writesOnly && h.hist[c.inv].F == "read" && c.done >= 0 && h.hist[c.done].Type == history.OK {
+				out.left++
+				decode[k] = true
+			}
 			continue
 		}
-		if writesOnly && op.outcome == outcomeOK {
-			if op.hasZxid {
-				out.obs = append(out.obs, zxidObs{inv: op.inv.Index, done: op.done.Index, zxid: op.zxid, write: op.kind != registerRead, op: op})
-			} else {
-				out.noZxid++
+		model[k]++
+		if c.done >= 0 && h.hist[c.done].Type == history.OK {
+			modelOK++
+			if writesOnly && h.hist[c.inv].F == "read" {
+				out.final++
 			}
 		}
-		if writesOnly && op.kind == registerRead {
-			if !h.final.isRead(op.inv, op.done) {
-				out.left++
-				op.kept = false
-				continue
-			}
-			out.final++
-		}
-		if op.outcome == outcomeOK {
-			rk.ok++
-		}
-		n[op.key+1]++
-		total++
 	}
-	order := make([]int32, 0, len(h.keys))
 	for k := range h.keys {
-		if n[k+1] > 0 {
-			order = append(order, int32(k))
-		}
 		n[k+1] += n[k]
 	}
-	slices.SortFunc(order, func(a, b int32) int {
-		switch {
-		case h.keys[a] < h.keys[b]:
-			return -1
-		case h.keys[a] > h.keys[b]:
-			return 1
-		}
-		return 0
-	})
-	all := make([]*registerOp, total)
+	grouped := make([]regCall, len(h.calls))
 	next := n[:len(h.keys)]
-	for i := range h.calls {
-		if op := &h.calls[i]; op.kept {
-			all[next[op.key]] = op
-			next[op.key]++
-		}
+	for i, c := range h.calls {
+		k := h.callKey[i]
+		grouped[next[k]] = c
+		next[k]++
 	}
 	// next[k] is now key k's end, and key k-1's end its start.
-	rk.names = make([]string, len(order))
-	rk.ops = make([][]*registerOp, len(order))
-	for i, k := range order {
+	for k, name := range h.keys {
+		if model[k] == 0 && !decode[k] {
+			continue
+		}
 		start := int32(0)
 		if k > 0 {
 			start = next[k-1]
 		}
-		rk.names[i], rk.ops[i] = h.keys[k], all[start:next[k]:next[k]]
+		kc := &keyCheck{key: name, calls: grouped[start:next[k]:next[k]], model: int(model[k])}
+		all = append(all, kc)
+		if kc.model > 0 {
+			checks = append(checks, kc)
+		}
 	}
-	return rk
+	slices.SortFunc(checks, func(a, b *keyCheck) int {
+		switch {
+		case a.key < b.key:
+			return -1
+		case a.key > b.key:
+			return 1
+		}
+		return 0
+	})
+	return checks, all, modelOK
+}
+
+// decodeKey decodes kc's calls into kc.rops, the ops the model takes, and,
+// for a writes-only check, records in kc.obs those of every ok call that
+// recorded a zxid (kc.noZxid counts the others). It reports false if a
+// call does not decode (or not as registerKeep said), or stop said to give
+// up (it is asked every few thousand calls).
+func (h *registerHistory) decodeKey(kc *keyCheck, writesOnly bool, stop func() bool) bool {
+	kc.rops = make([]registerOp, 0, kc.model)
+	for i, c := range kc.calls {
+		if i&(1<<12-1) == 0 && stop() {
+			return false
+		}
+		inv, done := h.ops(c)
+		f, keep, err := decodeRegister(inv, done)
+		if _, k := registerKeep(inv, done); err != nil || keep != k {
+			return false
+		}
+		if writesOnly && keep && f.outcome == outcomeOK {
+			if f.hasZxid {
+				kc.obs = append(kc.obs, zxidObs{inv: inv.Index, done: done.Index, invPos: c.inv, donePos: c.done, zxid: f.zxid, write: f.kind != registerRead})
+			} else {
+				kc.noZxid++
+			}
+		}
+		if keep && h.inModel(c, writesOnly) {
+			kc.rops = append(kc.rops, registerOp{inv: inv, done: done, registerFields: f, kept: true})
+		}
+	}
+	return len(kc.rops) == kc.model
 }

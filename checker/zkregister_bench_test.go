@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"os"
 	"runtime"
 	"runtime/metrics"
 	"slices"
@@ -143,6 +144,9 @@ func benchCheck(b *testing.B, ops []history.Op, check func([]history.Op) Validit
 			own:  float64(top-min(top, before)) / (1 << 20),
 		})
 		b.StartTimer()
+	}
+	if os.Getenv("BENCH_RUNS") != "" {
+		b.Logf("%+v", runs)
 	}
 	median := func(field func(checkFigures) float64) float64 {
 		xs := make([]float64, len(runs))
