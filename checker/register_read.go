@@ -209,13 +209,18 @@ func registerKindOf(f string) (registerKind, bool) {
 // without decoding values.
 func registerKeep(inv, done *history.Op) (registerKind, bool) {
 	kind, _ := registerKindOf(inv.F)
+	return kind, keepKind(kind, done)
+}
+
+// keepKind is registerKeep for a call of kind.
+func keepKind(kind registerKind, done *history.Op) bool {
 	switch {
 	case done == nil || done.Type == history.Info:
-		return kind, kind != registerRead
+		return kind != registerRead
 	case done.Type == history.Fail:
-		return kind, kind == registerCAS && done.Error == errBadVersion
+		return kind == registerCAS && done.Error == errBadVersion
 	}
-	return kind, true
+	return true
 }
 
 // readRegisterCalls is the long way to what readRegisterOps finds, from
@@ -268,6 +273,12 @@ func readRegisterCalls(calls []history.Call, end int64, stop func() bool) (h reg
 func (h *registerHistory) inModel(call regCall, writesOnly bool) bool {
 	inv, done := h.ops(call)
 	kind, keep := registerKeep(inv, done)
+	return h.modelTakes(inv, done, kind, keep, writesOnly)
+}
+
+// modelTakes is inModel for a call of kind that decodeRegister keeps or
+// not.
+func (h *registerHistory) modelTakes(inv, done *history.Op, kind registerKind, keep, writesOnly bool) bool {
 	return keep && !(writesOnly && kind == registerRead && !h.final.isRead(inv, done))
 }
 
@@ -350,7 +361,7 @@ func (h *registerHistory) decodeKey(kc *keyCheck, writesOnly bool, stop func() b
 		}
 		inv, done := h.ops(c)
 		f, keep, err := decodeRegister(inv, done)
-		if _, k := registerKeep(inv, done); err != nil || keep != k {
+		if err != nil || keep != keepKind(f.kind, done) {
 			return false
 		}
 		if writesOnly && keep && f.outcome == outcomeOK {
@@ -360,7 +371,7 @@ func (h *registerHistory) decodeKey(kc *keyCheck, writesOnly bool, stop func() b
 				kc.noZxid++
 			}
 		}
-		if keep && h.inModel(c, writesOnly) {
+		if h.modelTakes(inv, done, f.kind, keep, writesOnly) {
 			kc.rops = append(kc.rops, registerOp{inv: inv, done: done, registerFields: f, kept: true})
 		}
 	}
