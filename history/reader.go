@@ -160,6 +160,7 @@ func ReadWith(r io.Reader, opts ReadOptions) ([]Op, error) {
 		lr     = longLine{bad: -1}
 		lineNo int
 		prev   int64 = -1
+		names        = interner{m: map[string]string{}}
 	)
 	for {
 		chunk, err := br.ReadSlice('\n')
@@ -210,11 +211,58 @@ func ReadWith(r io.Reader, opts ReadOptions) ([]Op, error) {
 			return nil, fmt.Errorf("line %d: index %d is not greater than the previous line's index %d", lineNo, op.Index, prev)
 		}
 		prev = op.Index
+		names.op(&op)
 		ops = append(ops, op)
 		if last {
 			return ops, nil
 		}
 	}
+}
+
+// interner shares the short strings ops repeat from line to line (type, f,
+// key, node, error): decoded, each line's would be a copy of its own, some
+// 30 bytes an op held as long as the history is.
+type interner struct {
+	m map[string]string
+}
+
+// maxInterned bounds what an interner holds: strings of at most
+// maxInternedLen bytes, at most maxInterned of them.
+const (
+	maxInterned    = 1 << 14
+	maxInternedLen = 64
+)
+
+// op replaces op's strings with the interner's copies.
+func (in *interner) op(op *Op) {
+	switch op.Type {
+	case Invoke:
+		op.Type = Invoke
+	case OK:
+		op.Type = OK
+	case Fail:
+		op.Type = Fail
+	case Info:
+		op.Type = Info
+	}
+	op.F = in.intern(op.F)
+	op.Key = in.intern(op.Key)
+	op.Node = in.intern(op.Node)
+	op.Error = in.intern(op.Error)
+}
+
+// intern returns the interner's copy of s, making s it if there is room.
+func (in *interner) intern(s string) string {
+	if s == "" || len(s) > maxInternedLen {
+		return s
+	}
+	if t, ok := in.m[s]; ok {
+		return t
+	}
+	if len(in.m) < maxInterned {
+		in.m[s] = s
+	}
+	return s
 }
 
 // readBufSize is the reader's buffer: lines up to this long are parsed in
