@@ -124,6 +124,10 @@ type recordGroup struct {
 type record struct {
 	offset int64
 	value  []byte // a slice of the op's JSON
+	// The value as workloadValue reads it, when the prefetcher read it
+	// (queue_prefetch.go).
+	proc, seq int32
+	workload  bool
 }
 
 // recordSink takes a poll's records from eachRecord, partition by
@@ -452,6 +456,9 @@ func formatPartition(p int32) string { return strconv.Itoa(int(p)) }
 // scanSend is parseSend's fast path: it reports false for anything but the
 // plain shapes the workload writes, leaving the value to encoding/json.
 func scanSend(b []byte, v *sendValue) bool {
+	if compactSend(b, v) {
+		return true
+	}
 	s := jsonScanner{b: b}
 	if !s.consume('{') {
 		return false
@@ -488,6 +495,43 @@ func scanSend(b []byte, v *sendValue) bool {
 			return s.consume('}') && s.atEnd()
 		}
 	}
+}
+
+// compactSend is scanSend for a value as the workload writes it,
+// {"value":"3-17"} or {"value":"3-17","offset":1021}, with no white space
+// and an offset of at most 18 digits. On anything else it changes nothing
+// and reports false.
+func compactSend(b []byte, v *sendValue) bool {
+	const head, mid = `{"value":"`, `","offset":`
+	if len(b) < len(head)+2 || string(b[:len(head)]) != head {
+		return false
+	}
+	i := len(head)
+	start := i
+	for i < len(b) && plainByte[b[i]] {
+		i++
+	}
+	value := b[start:i]
+	switch rest := b[i:]; {
+	case string(rest) == `"}`:
+		*v = sendValue{value: value, hasValue: true}
+		return true
+	case len(rest) > len(mid)+1 && string(rest[:len(mid)]) == mid && rest[len(rest)-1] == '}':
+		digits := rest[len(mid) : len(rest)-1]
+		if len(digits) == 0 || len(digits) > 18 || (digits[0] == '0' && len(digits) > 1) {
+			return false
+		}
+		var off int64
+		for _, c := range digits {
+			if c-'0' > 9 {
+				return false
+			}
+			off = off*10 + int64(c-'0')
+		}
+		*v = sendValue{value: value, hasValue: true, offset: off, hasOffset: true}
+		return true
+	}
+	return false
 }
 
 // scanPoll is parsePoll's fast path; see scanSend. With a sink, it hands
@@ -600,16 +644,17 @@ func (s *jsonScanner) scanRecords(v *pollValue, sink recordSink) bool {
 		}
 		if !s.consume(']') {
 			for {
-				if !s.consume('[') {
-					return false
-				}
-				off, ok := s.natural(math.MaxInt64)
-				if !ok || !s.consume(',') {
-					return false
-				}
-				val, ok := s.plainString()
-				if !ok || !s.consume(']') {
-					return false
+				off, val, ok := s.compactRecord()
+				if !ok {
+					if !s.consume('[') {
+						return false
+					}
+					if off, ok = s.natural(math.MaxInt64); !ok || !s.consume(',') {
+						return false
+					}
+					if val, ok = s.plainString(); !ok || !s.consume(']') {
+						return false
+					}
 				}
 				v.records++
 				switch {
@@ -626,7 +671,7 @@ func (s *jsonScanner) scanRecords(v *pollValue, sink recordSink) bool {
 					v.spilled = true
 					clear(v.recs)
 				default:
-					v.recs = append(v.recs, record{off, val})
+					v.recs = append(v.recs, record{offset: off, value: val})
 					v.recGroups[len(v.recGroups)-1].end = len(v.recs)
 				}
 				if !s.consume(',') {
@@ -641,6 +686,36 @@ func (s *jsonScanner) scanRecords(v *pollValue, sink recordSink) bool {
 			return s.consume('}')
 		}
 	}
+}
+
+// compactRecord reads a record as encoding/json writes it,
+// [1020,"4-9"] with no white space, an offset of at most 18 digits and a
+// plain string (see plainString). On anything else it reads nothing and
+// reports false: the caller reads it piece by piece.
+func (s *jsonScanner) compactRecord() (off int64, val []byte, ok bool) {
+	b, i := s.b, s.i
+	if i >= len(b) || b[i] != '[' {
+		return 0, nil, false
+	}
+	i++
+	start := i
+	for i < len(b) && b[i]-'0' <= 9 {
+		off = off*10 + int64(b[i]-'0')
+		i++
+	}
+	if n := i - start; n == 0 || n > 18 || (b[start] == '0' && n > 1) || i+1 >= len(b) || b[i] != ',' || b[i+1] != '"' {
+		return 0, nil, false
+	}
+	i += 2
+	start = i
+	for i < len(b) && plainByte[b[i]] {
+		i++
+	}
+	if i+1 >= len(b) || b[i] != '"' || b[i+1] != ']' {
+		return 0, nil, false
+	}
+	s.i = i + 2
+	return off, b[start:i], true
 }
 
 // jsonScanner reads the few JSON forms the fast paths accept. Each method
@@ -666,10 +741,18 @@ func (s *jsonScanner) skipSpace() {
 
 // consume reads the byte c.
 func (s *jsonScanner) consume(c byte) bool {
-	if s.i < len(s.b) && s.b[s.i] == c {
-		s.i++
+	if i := s.i; i < len(s.b) && s.b[i] == c {
+		s.i = i + 1
 		return true
 	}
+	return s.consumeAfterSpace(c)
+}
+
+// consumeAfterSpace is consume's slow path, kept apart so that consume
+// inlines.
+//
+//go:noinline
+func (s *jsonScanner) consumeAfterSpace(c byte) bool {
 	s.skipSpace()
 	if s.i < len(s.b) && s.b[s.i] == c {
 		s.i++
@@ -691,17 +774,24 @@ func (s *jsonScanner) plainString() ([]byte, bool) {
 		return nil, false
 	}
 	start := s.i
-	for ; s.i < len(s.b); s.i++ {
-		switch c := s.b[s.i]; {
-		case c == '"':
-			s.i++
-			return s.b[start : s.i-1], true
-		case c < 0x20 || c == '\\' || c >= 0x80:
-			return nil, false
-		}
+	for s.i < len(s.b) && plainByte[s.b[s.i]] {
+		s.i++
+	}
+	if s.i < len(s.b) && s.b[s.i] == '"' {
+		s.i++
+		return s.b[start : s.i-1], true
 	}
 	return nil, false
 }
+
+// plainByte tells the bytes plainString takes inside a string: printable
+// ASCII but the quote and the backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // natural reads a non-negative integer no larger than limit, written as
 // JSON writes integers (no leading zeros, no fraction, no exponent).
@@ -711,10 +801,14 @@ func (s *jsonScanner) natural(limit int64) (int64, bool) {
 	var n int64
 	for ; s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9'; s.i++ {
 		d := int64(s.b[s.i] - '0')
-		if n > (limit-d)/10 {
+		// Up to 18 digits cannot overflow: compare with the limit after.
+		if s.i-start >= 18 && n > (limit-d)/10 {
 			return 0, false
 		}
 		n = n*10 + d
+	}
+	if n > limit {
+		return 0, false
 	}
 	switch {
 	case s.i == start, s.b[start] == '0' && s.i-start > 1:

@@ -45,9 +45,11 @@ type queueCheck struct {
 	skips       []skipCandidate
 	unseen      paged[unseenChange] // in history order
 
-	sv sendValue // parse buffers, reused from op to op
-	pv pollValue
-	pr pollRead
+	sv   sendValue // parse buffers, reused from op to op
+	pv   pollValue
+	pr   pollRead
+	pre  *prefetcher // reads values ahead, if not nil
+	view pollValue   // a poll's value the prefetcher read
 }
 
 // queueSend is one send call.
@@ -133,6 +135,9 @@ func malformed(op *history.Op, format string, args ...any) error {
 
 // read makes the pass over the history.
 func (c *queueCheck) read() error {
+	if c.pre = newPrefetcher(c.ops); c.pre != nil {
+		defer c.pre.stop()
+	}
 	if len(c.ops) > 0 {
 		c.minTime, c.maxTime = c.ops[0].Time, c.ops[0].Time
 	}
@@ -143,8 +148,10 @@ func (c *queueCheck) read() error {
 		pos := int32(i)
 		op := &c.ops[i]
 		c.minTime, c.maxTime = min(c.minTime, op.Time), max(c.maxTime, op.Time)
-		if err := validateFields(op); err != nil {
-			return c.pairingError(fmt.Errorf("op index %d: %w", op.Index, err))
+		if !plainValid(op) {
+			if err := validateFields(op); err != nil {
+				return c.pairingError(fmt.Errorf("op index %d: %w", op.Index, err))
+			}
 		}
 		p := c.procs.get(op.Process)
 		if op.Type == history.Invoke {
@@ -279,19 +286,20 @@ func (c *queueCheck) invoke(pos int32, p *queueProc) error {
 		if len(op.Value) == 0 {
 			return malformed(op, `send invocation has no value; it must record the value sent, e.g. {"value":"3-17"}`)
 		}
-		if err := parseSend(op.Value, &c.sv); err != nil {
+		sv, err := c.sendValue(pos)
+		if err != nil {
 			return malformed(op, "send value %s is not a kafka-queue send value: %v", clip(op.Value), err)
 		}
-		if !c.sv.hasValue {
+		if !sv.hasValue {
 			return malformed(op, `send invocation has no "value"; it must record the value sent, e.g. {"value":"3-17"}`)
 		}
-		id := c.vals.intern(c.sv.value)
+		id := c.internSend(pos, sv)
 		v := c.vals.value(id)
 		if v.send >= 0 {
 			return malformed(op, "value %q was already sent by op index %d; every value the workload sends must be unique",
-				c.sv.value, c.ops[c.send(v.send).invoke].Index)
+				sv.value, c.ops[c.send(v.send).invoke].Index)
 		}
-		v.send = int32(c.sends.len())
+		v.send, v.sendPart = int32(c.sends.len()), part
 		p.send = v.send
 		c.sends.push(queueSend{value: id, partition: part, invoke: pos, done: -1})
 		c.parts.get(part)
@@ -299,22 +307,23 @@ func (c *queueCheck) invoke(pos int32, p *queueProc) error {
 		if len(op.Value) == 0 {
 			return malformed(op, `poll invocation has no value; it must record how it reads, e.g. {"mode":"assign","partitions":[0,1]}`)
 		}
-		if err := parsePoll(op.Value, &c.pv); err != nil {
+		pv, err := c.pollValue(pos)
+		if err != nil {
 			return parseError(op, err, "poll")
 		}
 		switch {
-		case c.pv.mode == modeUnset:
+		case pv.mode == modeUnset:
 			return malformed(op, `poll invocation has no "mode" (assign, subscribe or final)`)
-		case c.pv.mode == modeFinal && len(c.pv.partitions) != 1:
-			return malformed(op, `a final poll reads one partition, but its invocation lists %d; want e.g. {"mode":"final","partitions":[0]}`, len(c.pv.partitions))
+		case pv.mode == modeFinal && len(pv.partitions) != 1:
+			return malformed(op, `a final poll reads one partition, but its invocation lists %d; want e.g. {"mode":"final","partitions":[0]}`, len(pv.partitions))
 		}
-		for _, part := range c.pv.partitions {
+		for _, part := range pv.partitions {
 			c.parts.get(part)
 		}
-		p.mode = c.pv.mode
+		p.mode = pv.mode
 		p.subscribed = p.subscribed || p.mode == modeSubscribe
-		p.partitions = append(p.partitions[:0], c.pv.partitions...)
-		p.reassign(c.pv.mode, c.pv.partitions)
+		p.partitions = append(p.partitions[:0], pv.partitions...)
+		p.reassign(pv.mode, pv.partitions)
 	default:
 		return malformed(op, "unknown f %q; the kafka-queue workload has send and poll", op.F)
 	}
@@ -382,16 +391,17 @@ func (c *queueCheck) completeSend(pos int32, p *queueProc) error {
 	if len(op.Value) == 0 {
 		return malformed(op, `ok send has no value; it must record the offset Kafka acknowledged, e.g. {"value":"3-17","offset":1021}`)
 	}
-	if err := parseSend(op.Value, &c.sv); err != nil {
+	sv, err := c.sendValue(pos)
+	if err != nil {
 		return malformed(op, "send value %s is not a kafka-queue send value: %v", clip(op.Value), err)
 	}
-	if !c.sv.hasOffset {
+	if !sv.hasOffset {
 		return malformed(op, `ok send has no "offset"; it must record the offset Kafka acknowledged, e.g. {"value":"3-17","offset":1021}`)
 	}
-	if sent := c.vals.bytes(s.value); c.sv.hasValue && !bytes.Equal(c.sv.value, sent) {
-		return malformed(op, "ok send says value %q but its invocation (index %d) sent %q", c.sv.value, c.ops[s.invoke].Index, sent)
+	if sent := c.vals.bytes(s.value); sv.hasValue && !bytes.Equal(sv.value, sent) {
+		return malformed(op, "ok send says value %q but its invocation (index %d) sent %q", sv.value, c.ops[s.invoke].Index, sent)
 	}
-	s.outcome, s.offset = sendOK, c.sv.offset
+	s.outcome, s.offset = sendOK, sv.offset
 	c.okSends++
 	if v := c.vals.value(s.value); v.readOp < 0 {
 		*c.vals.flag(s.value) |= valueUnseen
@@ -422,17 +432,31 @@ func (c *queueCheck) completePoll(pos int32, p *queueProc) error {
 		}
 		return malformed(op, `ok poll has no value; it must record what it read, e.g. {"mode":"assign","records":{}}`)
 	}
-	if err := parsePoll(op.Value, &c.pv); err != nil {
+	pv, err := c.pollValue(pos)
+	if err != nil {
 		return parseError(op, err, "poll")
 	}
-	if c.pv.mode != modeUnset && c.pv.mode != p.mode {
-		return malformed(op, "poll completes in mode %s but was invoked in mode %s (index %d)", c.pv.mode, p.mode, c.ops[p.pending].Index)
+	if pv.mode != modeUnset && pv.mode != p.mode {
+		return malformed(op, "poll completes in mode %s but was invoked in mode %s (index %d)", pv.mode, p.mode, c.ops[p.pending].Index)
 	}
 	c.pr = pollRead{c: c, pos: pos, p: p}
-	if err := c.pv.eachRecord(op.Value, &c.pr); err != nil {
+	if pv == &c.view {
+		// Read by the prefetcher, which read the values too: as
+		// eachRecord would, without reading them again.
+		for _, g := range pv.recGroups {
+			if !c.pr.group(g.partition) {
+				return parseError(op, errParseStopped, "poll")
+			}
+			for _, r := range pv.recs[g.start:g.end] {
+				if !c.pr.recordAs(r.offset, r.value, int(r.proc), int(r.seq), r.workload) {
+					return parseError(op, errParseStopped, "poll")
+				}
+			}
+		}
+	} else if err := pv.eachRecord(op.Value, &c.pr); err != nil {
 		return parseError(op, err, "poll")
 	}
-	if end := c.pv.endOffset; p.mode == modeFinal && op.Type == history.OK && end >= 0 {
+	if end := pv.endOffset; p.mode == modeFinal && op.Type == history.OK && end >= 0 {
 		part := c.parts.get(p.partitions[0])
 		f := finalEnd{pos: pos, end: end, first: -1, max: -1}
 		if rd := p.readers[part.id]; rd != nil {
@@ -441,6 +465,39 @@ func (c *queueCheck) completePoll(pos int32, p *queueProc) error {
 		part.finals = append(part.finals, f)
 	}
 	return nil
+}
+
+// internSend interns the value of sv, the value of the send op at pos.
+func (c *queueCheck) internSend(pos int32, sv *sendValue) int32 {
+	if c.pre != nil && sv != &c.sv {
+		e := c.pre.at(pos)
+		return c.vals.internAs(sv.value, int(e.proc), int(e.seq), e.workload)
+	}
+	return c.vals.intern(sv.value)
+}
+
+// sendValue returns the value of the send op at pos, read.
+func (c *queueCheck) sendValue(pos int32) (*sendValue, error) {
+	if c.pre != nil {
+		if e := c.pre.at(pos); e != nil && e.kind == prefetchSend {
+			return &e.send, nil
+		}
+	}
+	err := parseSend(c.ops[pos].Value, &c.sv)
+	return &c.sv, err
+}
+
+// pollValue returns the value of the poll op at pos, read; its records
+// are for eachRecord.
+func (c *queueCheck) pollValue(pos int32) (*pollValue, error) {
+	if c.pre != nil {
+		if e := c.pre.at(pos); e != nil && e.kind == prefetchPoll {
+			c.pre.poll(e, &c.view)
+			return &c.view, nil
+		}
+	}
+	err := parsePoll(c.ops[pos].Value, &c.pv)
+	return &c.pv, err
 }
 
 // pollRead takes the records a poll, completed at pos by p, read (see
@@ -464,12 +521,18 @@ func (r *pollRead) group(id int32) bool {
 
 // record records one record read from r.part.
 func (r *pollRead) record(off int64, value []byte) bool {
+	proc, seq, ok := workloadValue(value)
+	return r.recordAs(off, value, proc, seq, ok)
+}
+
+// recordAs is record for a value workloadValue has read: proc, seq, ok.
+func (r *pollRead) recordAs(off int64, value []byte, proc, seq int, workload bool) bool {
 	c, part, pos, rd := r.c, r.part, r.pos, r.rd
 	if c.tick() {
 		return false
 	}
 	c.recordsRead++
-	id := c.vals.intern(value)
+	id := c.vals.internAs(value, proc, seq, workload)
 	c.place(part, off, id, pos)
 	v, flags := c.vals.value(id), c.vals.flag(id)
 	if v.readOp < 0 {
@@ -480,7 +543,7 @@ func (r *pollRead) record(off int64, value []byte) bool {
 			c.unseen.push(unseenChange{time: c.ops[pos].Time, delta: -1})
 		}
 	}
-	if v.send >= 0 && *flags&valueUnexpected == 0 && c.send(v.send).partition != part.id {
+	if v.send >= 0 && *flags&valueUnexpected == 0 && v.sendPart != part.id {
 		c.wrongPartition(id, part, off, pos)
 	}
 	if off > part.maxRead {

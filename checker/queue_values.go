@@ -21,6 +21,7 @@ type queueValues struct {
 // queueValue is what the checker knows about one value.
 type queueValue struct {
 	send      int32 // index into queueCheck.sends of the send that invoked it; -1 if none
+	sendPart  int32 // and the partition it sent to
 	firstPart int32 // the partition where it was first seen (acknowledged or read); -1 if nowhere
 	firstOff  int64 // and the offset
 	firstOp   int32 // the op (position in the history) that saw it there
@@ -38,6 +39,11 @@ const (
 // intern returns b's id, giving it a new one if it is new.
 func (vs *queueValues) intern(b []byte) int32 {
 	proc, seq, ok := workloadValue(b)
+	return vs.internAs(b, proc, seq, ok)
+}
+
+// internAs is intern for a value workloadValue has read: proc, seq, ok.
+func (vs *queueValues) internAs(b []byte, proc, seq int, ok bool) int32 {
 	if ok && proc < len(vs.bySeq) && seq < len(vs.bySeq[proc]) {
 		if id := vs.bySeq[proc][seq]; id != 0 {
 			return id - 1
@@ -107,21 +113,25 @@ func (vs *queueValues) value(id int32) *queueValue { return vs.info.at(int(id)) 
 func (vs *queueValues) flag(id int32) *uint8 { return vs.flags.at(int(id)) }
 
 // workloadValue parses a value the workload writes, "<process>-<sequence>",
-// both in decimal without leading zeros.
+// both in decimal without leading zeros, each at most math.MaxInt32.
 func workloadValue(b []byte) (proc, seq int, ok bool) {
-	dash := -1
-	for i, c := range b {
-		if c == '-' {
-			dash = i
-			break
-		}
+	i := 0
+	for i < len(b) && b[i]-'0' <= 9 {
+		proc = proc*10 + int(b[i]-'0')
+		i++
 	}
-	if dash < 0 {
+	if i == 0 || i > 10 || (b[0] == '0' && i > 1) || proc > math.MaxInt32 || i == len(b) || b[i] != '-' {
 		return 0, 0, false
 	}
-	p, ok1 := decimal(b[:dash])
-	s, ok2 := decimal(b[dash+1:])
-	return p, s, ok1 && ok2
+	j := i + 1
+	for j < len(b) && b[j]-'0' <= 9 {
+		seq = seq*10 + int(b[j]-'0')
+		j++
+	}
+	if n := j - i - 1; n == 0 || n > 10 || (b[i+1] == '0' && n > 1) || seq > math.MaxInt32 || j != len(b) {
+		return 0, 0, false
+	}
+	return proc, seq, true
 }
 
 // decimal parses a non-negative int32 written without sign or leading zeros.
