@@ -57,7 +57,8 @@ type prefetched struct {
 // prefetchedBatch is what the prefetcher read of ops[start:end].
 type prefetchedBatch struct {
 	start, end int
-	ops        []prefetched
+	slot       []int32 // per op, its value in vals; -1 if none
+	vals       []prefetched
 	parts      []int32
 	groups     []recordGroup
 	recs       []record
@@ -80,7 +81,7 @@ const prefetchBatches = prefetchAhead + 2
 // that end it past prefetchRecords included, so that a poll's records are
 // read in place.
 func newBatch() *prefetchedBatch {
-	return &prefetchedBatch{ops: make([]prefetched, 0, prefetchBatch), recs: make([]record, 0, prefetchRecords+maxBuffered)}
+	return &prefetchedBatch{slot: make([]int32, 0, prefetchBatch), recs: make([]record, 0, prefetchRecords+maxBuffered)}
 }
 
 // newPrefetcher starts reading the values of ops ahead, or returns nil if
@@ -124,12 +125,11 @@ func (f *prefetcher) run(ops []history.Op) {
 			}
 		}
 		b.start = start
-		b.ops, b.parts, b.groups, b.recs = b.ops[:0], b.parts[:0], b.groups[:0], b.recs[:0]
+		b.slot, b.vals, b.parts, b.groups, b.recs = b.slot[:0], b.vals[:0], b.parts[:0], b.groups[:0], b.recs[:0]
 		for i := start; i < len(ops) && i-start < prefetchBatch && len(b.recs) < prefetchRecords; i++ {
-			b.ops = append(b.ops, prefetched{})
-			b.read(&ops[i], &b.ops[len(b.ops)-1], &pv)
+			b.slot = append(b.slot, b.read(&ops[i], &pv))
 		}
-		start += len(b.ops)
+		start += len(b.slot)
 		b.end = start
 		select {
 		case f.full <- b:
@@ -139,23 +139,26 @@ func (f *prefetcher) run(ops []history.Op) {
 	}
 }
 
-// read reads op's value into e, if the pass will read it as a send's or a
-// poll's and the fast scanners take it whole.
-func (b *prefetchedBatch) read(op *history.Op, e *prefetched, pv *pollValue) {
+// read reads op's value into a new entry of b.vals and returns its
+// index, if the pass will read it as a send's or a poll's and the fast
+// scanners take it whole; else it returns -1.
+func (b *prefetchedBatch) read(op *history.Op, pv *pollValue) int32 {
 	if op.Process == history.Nemesis || len(op.Value) == 0 || len(op.Value) > prefetchMaxValue {
-		return
+		return -1
 	}
 	switch {
 	case op.F == "send" && (op.Type == history.Invoke || op.Type == history.OK):
-		if scanSend(op.Value, &e.send) {
-			e.kind = prefetchSend
-			if e.send.hasValue {
-				proc, seq, ok := workloadValue(e.send.value)
-				e.proc, e.seq, e.workload = int32(proc), int32(seq), ok
-			}
-		} else {
-			e.send = sendValue{}
+		var send sendValue
+		if !scanSend(op.Value, &send) {
+			return -1
 		}
+		e := prefetched{kind: prefetchSend, send: send}
+		if send.hasValue {
+			proc, seq, ok := workloadValue(send.value)
+			e.proc, e.seq, e.workload = int32(proc), int32(seq), ok
+		}
+		b.vals = append(b.vals, e)
+		return int32(len(b.vals) - 1)
 	case op.F == "poll" && op.Type != history.Fail:
 		// The records go straight into the batch's room for them (at
 		// most maxBuffered: the scanner keeps no more).
@@ -166,7 +169,7 @@ func (b *prefetchedBatch) read(op *history.Op, e *prefetched, pv *pollValue) {
 		s := jsonScanner{b: op.Value}
 		if !s.scanPollValue(pv, nil) || pv.spilled {
 			pv.recs = nil
-			return
+			return -1
 		}
 		recs := b.recs[:n+len(pv.recs)]
 		pv.recs = nil
@@ -175,14 +178,16 @@ func (b *prefetchedBatch) read(op *history.Op, e *prefetched, pv *pollValue) {
 			proc, seq, ok := workloadValue(r.value)
 			r.proc, r.seq, r.workload = int32(proc), int32(seq), ok
 		}
-		*e = prefetched{kind: prefetchPoll, mode: pv.mode, endOffset: pv.endOffset, records: pv.records,
+		b.vals = append(b.vals, prefetched{kind: prefetchPoll, mode: pv.mode, endOffset: pv.endOffset, records: pv.records,
 			parts:  [2]int32{int32(len(b.parts)), int32(len(b.parts) + len(pv.partitions))},
 			groups: [2]int32{int32(len(b.groups)), int32(len(b.groups) + len(pv.recGroups))},
-			recs:   [2]int32{int32(n), int32(len(recs))}}
+			recs:   [2]int32{int32(n), int32(len(recs))}})
 		b.parts = append(b.parts, pv.partitions...)
 		b.groups = append(b.groups, pv.recGroups...)
 		b.recs = recs
+		return int32(len(b.vals) - 1)
 	}
+	return -1
 }
 
 // at returns what the prefetcher read of the op at pos, nil if it read
@@ -205,11 +210,11 @@ func (f *prefetcher) at(pos int32) *prefetched {
 	if int(pos) < f.batch.start {
 		return nil
 	}
-	e := &f.batch.ops[int(pos)-f.batch.start]
-	if e.kind == prefetchNone {
+	k := f.batch.slot[int(pos)-f.batch.start]
+	if k < 0 {
 		return nil
 	}
-	return e
+	return &f.batch.vals[k]
 }
 
 // poll makes e, a poll's value, into v: a view of the batch's arrays, valid
