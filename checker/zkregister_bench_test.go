@@ -47,7 +47,8 @@ import (
 //     x-search-time as a multiple of porcupine-search's. porcupine runs
 //     first in each history.
 //
-// Each figure is the median of the checks (-benchtime 3x: of 3).
+// Each figure is the median of the checks (-benchtime 3x: of 3);
+// FAULTLINE_BENCH_RUNS=1 logs each check's.
 //
 // Generating a history is not timed. make bench-check runs it.
 func BenchmarkZKRegisterCheck(b *testing.B) {
@@ -145,7 +146,7 @@ func benchCheck(b *testing.B, ops []history.Op, check func([]history.Op) Validit
 		})
 		b.StartTimer()
 	}
-	if os.Getenv("BENCH_RUNS") != "" {
+	if os.Getenv("FAULTLINE_BENCH_RUNS") != "" {
 		b.Logf("%+v", runs)
 	}
 	median := func(field func(checkFigures) float64) float64 {
