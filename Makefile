@@ -62,7 +62,7 @@ scenarios: fetch
 # generated histories (time, ratios, peak heap), and the queue checker on
 # a million ops. Niced: it shares the machine. A few minutes.
 bench-check:
-	nice -n 19 $(GO) test -run '^$$' -bench 'ZKRegisterCheck|Queue' -benchtime 3x -timeout 30m ./checker
+	nice -n 19 $(GO) test -run '^$$' -bench '^(BenchmarkZKRegisterCheck|BenchmarkQueue)$$' -benchtime 3x -timeout 30m ./checker
 
 vet:
 	$(GO) vet ./...
