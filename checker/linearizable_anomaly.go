@@ -2,6 +2,7 @@ package checker
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/anishathalye/porcupine"
@@ -28,8 +29,11 @@ type stuckPoint struct {
 func findStuckPoint(ops []porcupine.Operation, info porcupine.LinearizationInfo) stuckPoint {
 	var longest []int
 	if partials := info.PartialLinearizations(); len(partials) > 0 {
+		// Porcupine lists them in no fixed order: of the longest, take
+		// the first in id order, so that the same history always reads
+		// the same.
 		for _, p := range partials[0] {
-			if len(p) > len(longest) {
+			if len(p) > len(longest) || (len(p) == len(longest) && slices.Compare(p, longest) < 0) {
 				longest = p
 			}
 		}
