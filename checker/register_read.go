@@ -98,7 +98,7 @@ func readRegisterOps(ops []history.Op, stop func() bool) (h registerHistory, sta
 			if p.pending >= 0 || p.retired {
 				return h, readMalformed
 			}
-			if op.Process == history.Nemesis {
+			if !op.Process.IsClient() { // the nemesis, the observer
 				if !validValue(op) {
 					return h, readMalformed
 				}
@@ -124,7 +124,7 @@ func readRegisterOps(ops []history.Op, stop func() bool) (h registerHistory, sta
 			return h, readMalformed
 		}
 		var inv *history.Op
-		if op.Process == history.Nemesis {
+		if !op.Process.IsClient() {
 			inv = &ops[p.pending]
 		} else {
 			inv = &ops[h.calls[p.pending].inv]
@@ -132,11 +132,13 @@ func readRegisterOps(ops []history.Op, stop func() bool) (h registerHistory, sta
 		if op.F != inv.F || op.Key != inv.Key || op.Time < inv.Time {
 			return h, readMalformed
 		}
-		if op.Process == history.Nemesis {
+		if !op.Process.IsClient() {
 			if !validValue(op) {
 				return h, readMalformed
 			}
-			h.nemesis = append(h.nemesis, history.Call{Invoke: *inv, Completion: op})
+			if op.Process == history.Nemesis {
+				h.nemesis = append(h.nemesis, history.Call{Invoke: *inv, Completion: op})
+			}
 		} else {
 			h.calls[p.pending].done = int32(i)
 			if !h.complete(h.calls[p.pending], &perF) {
@@ -153,6 +155,7 @@ func readRegisterOps(ops []history.Op, stop func() bool) (h registerHistory, sta
 		case p.pending < 0:
 		case p.id == history.Nemesis:
 			h.nemesis = append(h.nemesis, history.Call{Invoke: ops[p.pending]})
+		case !p.id.IsClient(): // the observer: nothing to judge
 		case !h.complete(h.calls[p.pending], &perF):
 			return h, readMalformed
 		}
