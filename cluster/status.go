@@ -130,32 +130,77 @@ func (s Status) Healthy() (bool, string) {
 // ZooKeeperMode asks a ZooKeeper server for its mode with the srvr
 // four-letter word: leader, follower, standalone, or an error.
 func ZooKeeperMode(ctx context.Context, dial DialFunc, addr string) (string, error) {
+	s, err := ZooKeeperSrvr(ctx, dial, addr)
+	return s.Mode, err
+}
+
+// Srvr is what a ZooKeeper server says of itself when asked srvr.
+type Srvr struct {
+	// Mode is leader, follower, observer, standalone or read-only.
+	Mode string
+	// Zxid is the last zxid the server has processed; its high 32 bits
+	// are the epoch it was made in (Epoch).
+	Zxid int64
+}
+
+// Epoch is the epoch of the server's last zxid: zxid >> 32.
+func (s Srvr) Epoch() int64 { return s.Zxid >> 32 }
+
+// ErrNotServing is srvr's answer from a server that does not serve
+// requests now: it is electing a leader, or syncing with the one elected.
+var ErrNotServing = errors.New("not currently serving requests")
+
+// ZooKeeperSrvr asks a ZooKeeper server for its mode and last zxid with
+// the srvr four-letter word, through a connection of its own that ends
+// with ctx (or after 2s). A server that answers that it does not serve
+// requests returns ErrNotServing.
+func ZooKeeperSrvr(ctx context.Context, dial DialFunc, addr string) (Srvr, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	conn, err := dial(ctx, "tcp", addr)
 	if err != nil {
-		return "", err
+		return Srvr{}, err
 	}
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
 	if _, err := io.WriteString(conn, "srvr"); err != nil {
-		return "", err
+		return Srvr{}, err
 	}
-	sc := bufio.NewScanner(conn)
+	return readSrvr(conn)
+}
+
+// readSrvr reads srvr's answer up to its Mode line (the Zxid line comes
+// before it).
+func readSrvr(r io.Reader) (Srvr, error) {
+	var s Srvr
+	zxid := false
+	sc := bufio.NewScanner(r)
 	for sc.Scan() {
-		if mode, ok := strings.CutPrefix(sc.Text(), "Mode: "); ok {
-			return strings.TrimSpace(mode), nil
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, "Zxid: "); ok {
+			z, err := strconv.ParseInt(strings.TrimSpace(v), 0, 64)
+			if err != nil {
+				return Srvr{}, fmt.Errorf("srvr gave zxid %q: %w", v, err)
+			}
+			s.Zxid, zxid = z, true
 		}
-		if strings.Contains(sc.Text(), "not currently serving") {
-			return "", errors.New("not currently serving requests")
+		if mode, ok := strings.CutPrefix(line, "Mode: "); ok {
+			s.Mode = strings.TrimSpace(mode)
+			if !zxid {
+				return s, errors.New("srvr gave a mode but no zxid")
+			}
+			return s, nil
+		}
+		if strings.Contains(line, "not currently serving") {
+			return Srvr{}, ErrNotServing
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return "", err
+		return Srvr{}, err
 	}
-	return "", errors.New("srvr gave no mode")
+	return Srvr{}, errors.New("srvr gave no mode")
 }
 
 // probePort checks that a TCP connection to addr is accepted.
