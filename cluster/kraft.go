@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -42,8 +43,11 @@ func KafkaAdmin(dial DialFunc, brokers []string) (*kgo.Client, error) {
 	)
 }
 
-// DescribeQuorum asks the KRaft quorum of the metadata log about itself.
-func DescribeQuorum(ctx context.Context, cl *kgo.Client) (*Quorum, error) {
+// DescribeQuorum asks the KRaft quorum of the metadata log about itself,
+// through r: a client (a broker forwards the question to the active
+// controller), or a client's handle on one controller, which answers only
+// while it leads: another answers an error that is kerr.NotLeaderForPartition.
+func DescribeQuorum(ctx context.Context, r kmsg.Requestor) (*Quorum, error) {
 	req := kmsg.NewPtrDescribeQuorumRequest()
 	t := kmsg.NewDescribeQuorumRequestTopic()
 	t.Topic = "__cluster_metadata"
@@ -51,7 +55,7 @@ func DescribeQuorum(ctx context.Context, cl *kgo.Client) (*Quorum, error) {
 	p.Partition = 0
 	t.Partitions = append(t.Partitions, p)
 	req.Topics = append(req.Topics, t)
-	resp, err := req.RequestWith(ctx, cl)
+	resp, err := req.RequestWith(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -81,11 +85,13 @@ func DescribeQuorum(ctx context.Context, cl *kgo.Client) (*Quorum, error) {
 	return q, nil
 }
 
+// errorOf is the error a Kafka answer's error code and message say, nil
+// for none; it wraps kerr's error for the code.
 func errorOf(code int16, msg *string) error {
 	if code == 0 {
 		return nil
 	}
-	err := fmt.Errorf("Kafka error code %d", code)
+	err := fmt.Errorf("Kafka error code %d (%w)", code, kerr.ErrorForCode(code))
 	if msg != nil && *msg != "" {
 		err = fmt.Errorf("%w: %s", err, *msg)
 	}
