@@ -14,7 +14,8 @@ import (
 
 // Judge checks a run's history with the checkers its record calls for:
 // the faults checker (did the requested faults happen, was the cluster
-// healed) and the workload's own. A run and `faultline check` of it both
+// healed), the workload's own, and, for a run with the leadership
+// observer, the leadership checker (advisory). A run and `faultline check` of it both
 // call Judge, so both reach, and show, the same verdict.
 //
 // rec may be a bare record (only Workload set) for a history with no
@@ -33,6 +34,9 @@ func Judge(ctx context.Context, rec Record, ops []history.Op, opts checker.Optio
 		requested = append(requested, string(k))
 	}
 	checkers := append([]checker.Checker{checker.Faults{Requested: requested, Scripted: nemesis.Scripted(rec.Schedule)}}, wopts.Checkers()...)
+	if observed(rec, ops) {
+		checkers = append(checkers, checker.Leadership{}) // advisory: a finding, never the verdict
+	}
 	res := checker.All(checkers...).Check(ctx, ops, opts)
 	rep := results.Report{
 		Test: rec.Name, Workload: rec.Workload, Seed: rec.Seed, TimeLimit: rec.TimeLimit,

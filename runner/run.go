@@ -167,6 +167,9 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 	}
 	nem := nemesis.New(&nemesis.Env{Cluster: c, Options: spec.Nemesis, Topic: w.Topic(), Seed: spec.Seed, Log: log, WorkloadRoles: def.Roles}, faults, hist, steps)
 
+	obs := startObserver(ctx, spec, c, w.Topic(), hist, log)
+	defer obs.stop()
+
 	in := newInterpreter(w, hist, spec.Concurrency, spec.Rate)
 	in.began = began
 	runCtx, stopRun := context.WithTimeout(ctx, spec.TimeLimit)
@@ -225,6 +228,7 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 		case <-time.After(spec.QuietPeriod):
 		}
 	}
+	obs.stop() // it has seen the heal and the cluster settle
 	prog.phase("final reads")
 	if err := w.FinalReads(finalCtx, in); err != nil {
 		log.Error("final reads failed", "err", err)

@@ -56,6 +56,13 @@ type Spec struct {
 	// QuietPeriod is how long the healed cluster is left alone before the
 	// final reads (default 5s).
 	QuietPeriod time.Duration `json:"quiet_period"`
+	// Observe runs the leadership observer beside the workload (package
+	// observer): it asks each node about once a second what it believes
+	// about leadership and records the answers as ops of process
+	// observer, which checker.Leadership judges, from the workload's
+	// start until the final reads begin. Nil means on (Defaults sets
+	// it); --no-observer turns it off.
+	Observe *bool `json:"observe,omitempty"`
 
 	// Logger receives the harness's log, besides the run's faultline.log.
 	Logger *slog.Logger `json:"-"`
@@ -114,6 +121,10 @@ func (s Spec) Defaults() Spec {
 	if s.QuietPeriod == 0 {
 		s.QuietPeriod = 5 * time.Second
 	}
+	if s.Observe == nil {
+		on := true
+		s.Observe = &on
+	}
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -122,6 +133,10 @@ func (s Spec) Defaults() Spec {
 	}
 	return s
 }
+
+// Observing says whether the run has the leadership observer: unless
+// Observe turns it off.
+func (s Spec) Observing() bool { return s.Observe == nil || *s.Observe }
 
 // Validate checks a spec; its errors say how to fix it. It checks the
 // values as they are: call it before Defaults to refuse zeros a person

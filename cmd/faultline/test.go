@@ -75,6 +75,8 @@ type testFlags struct {
 	schedule  string     // --schedule FILE
 	replay    string     // --replay DIR
 	replayed  *runner.Record
+	// noObserver turns the leadership observer off (--no-observer).
+	noObserver bool
 }
 
 func newTestCommand(g *globalFlags) *cobra.Command {
@@ -157,6 +159,7 @@ func bindTestFlags(f *pflag.FlagSet) *testFlags {
 	f.DurationVar(&s.OpTimeout, "op-timeout", 0, "an op not done by then is info (default: the workload's; 5s for zk-register, 10s for kafka-queue)")
 	f.DurationVar(&s.QuietPeriod, "quiet-period", 5*time.Second, "after healing, how long to leave the cluster alone before the final reads")
 	f.BoolVar(&s.Cluster.KeepData, "keep-data", false, "keep the nodes' data directories in the store")
+	f.BoolVar(&tf.noObserver, "no-observer", false, "do not run the leadership observer, which asks each node about once a second what it believes about leadership (the leadership finding, timeline.png)")
 	for _, def := range registry.All() {
 		o := def.NewOptions()
 		tf.wopts[def.Name] = o
@@ -212,6 +215,8 @@ func (tf *testFlags) toSpec(f *pflag.FlagSet) error {
 		return fmt.Errorf("--op-timeout %s is not a timeout: give a positive duration such as 5s", s.OpTimeout)
 	}
 	s.WorkloadOptions = tf.wopts[def.Name]
+	observe := !tf.noObserver
+	s.Observe = &observe
 	if !f.Changed("kafka-nodes") {
 		s.Cluster.KafkaNodes = def.KafkaNodes
 	}
