@@ -3,11 +3,14 @@ package runner
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/faultline/faultline/cluster"
+	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/internal/realtest"
+	"github.com/faultline/faultline/results"
 	"github.com/faultline/faultline/workloads/zkregister"
 )
 
@@ -22,17 +25,7 @@ func BenchmarkZKRegisterThroughput(b *testing.B) {
 	recordedAndDiscarded(b, func(b *testing.B, discard bool) {
 		var ops, secs float64
 		for b.Loop() {
-			out, err := Run(context.Background(), Spec{
-				TimeLimit:       15 * time.Second,
-				Concurrency:     10,
-				Seed:            7,
-				Store:           b.TempDir(),
-				WorkloadOptions: &zkregister.Options{Reads: zkregister.ReadSync},
-				DiscardHistory:  discard,
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
+			out := zkRegisterRun(b, func(s *Spec) { s.DiscardHistory = discard })
 			ops += float64(out.Ops)
 			secs += 15
 		}
@@ -86,17 +79,7 @@ func BenchmarkZKRegisterCluster(b *testing.B) {
 		b.Run(fmt.Sprintf("brokers=%d", brokers), func(b *testing.B) {
 			var ops, secs, up float64
 			for b.Loop() {
-				out, err := Run(context.Background(), Spec{
-					TimeLimit:       15 * time.Second,
-					Concurrency:     10,
-					Seed:            7,
-					Store:           b.TempDir(),
-					Cluster:         cluster.Options{KafkaNodes: brokers},
-					WorkloadOptions: &zkregister.Options{Reads: zkregister.ReadSync},
-				})
-				if err != nil {
-					b.Fatal(err)
-				}
+				out := zkRegisterRun(b, func(s *Spec) { s.Cluster = cluster.Options{KafkaNodes: brokers} })
 				rec, err := ReadRecord(out.Dir)
 				if err != nil {
 					b.Fatal(err)
@@ -110,6 +93,89 @@ func BenchmarkZKRegisterCluster(b *testing.B) {
 			b.ReportMetric(0, "ns/op")
 		})
 	}
+}
+
+// BenchmarkObserverCost measures what the leadership observer costs the
+// workload (the target: under 2 %): zk-register's ops per second against
+// a real cluster (3 ZooKeeper nodes, sync reads, 10 processes, no rate
+// cap, history recorded) with the observer and without, side by side.
+// Each iteration runs one 15 s test of each, the order alternating from
+// one iteration to the next so that drift on a busy machine falls on both;
+// it reports both rates, their ratio (observed over unobserved: at least
+// 0.98 meets the target) and the observer's calls per second in the
+// observed runs:
+//
+//	FAULTLINE_REAL_TESTS=1 go test -run '^$' -bench ObserverCost -benchtime 3x ./runner
+func BenchmarkObserverCost(b *testing.B) {
+	realtest.Require(b)
+	var observed, unobserved, calls float64
+	on, off := true, false
+	round := 0
+	for b.Loop() {
+		order := []*bool{&on, &off}
+		if round%2 == 1 {
+			order = []*bool{&off, &on}
+		}
+		round++
+		for _, observe := range order {
+			out := zkRegisterRun(b, func(s *Spec) { s.Observe = observe })
+			n := observerCalls(b, out.Dir)
+			switch {
+			case *observe && n == 0:
+				b.Fatal("the observed run recorded no observer op")
+			case !*observe && n > 0:
+				b.Fatalf("the run without the observer recorded %d observer calls", n)
+			case *observe:
+				observed += float64(out.Ops)
+				calls += float64(n)
+			default:
+				unobserved += float64(out.Ops)
+			}
+		}
+	}
+	secs := 15 * float64(b.N)
+	b.ReportMetric(observed/secs, "ops/s-observed")
+	b.ReportMetric(unobserved/secs, "ops/s-unobserved")
+	if unobserved > 0 {
+		b.ReportMetric(observed/unobserved, "ratio")
+	}
+	b.ReportMetric(calls/secs, "observer-calls/s")
+	b.ReportMetric(0, "ns/op")
+}
+
+// zkRegisterRun runs one 15 s zk-register test on a real cluster (sync
+// reads, 10 processes, seed 7, a fresh store), its spec changed by change.
+func zkRegisterRun(b *testing.B, change func(*Spec)) Outcome {
+	b.Helper()
+	s := Spec{
+		TimeLimit:       15 * time.Second,
+		Concurrency:     10,
+		Seed:            7,
+		Store:           b.TempDir(),
+		WorkloadOptions: &zkregister.Options{Reads: zkregister.ReadSync},
+	}
+	change(&s)
+	out, err := Run(context.Background(), s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return out
+}
+
+// observerCalls counts the observer's calls in a run's history.
+func observerCalls(b *testing.B, dir string) int {
+	b.Helper()
+	ops, _, err := ReadHistory(filepath.Join(dir, results.HistoryFile), history.ReadOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for _, op := range ops {
+		if op.Process == history.Observer && op.Type == history.Invoke {
+			n++
+		}
+	}
+	return n
 }
 
 // recordedAndDiscarded runs bench as two sub-benchmarks: with the history
