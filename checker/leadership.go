@@ -45,8 +45,9 @@ import (
 //   - controller-overlap: two brokers each naming itself the controller.
 //     Views that name another broker are not claims: only a broker's claim
 //     about itself makes it act as the controller. (A broker of a KRaft
-//     cluster names a controller of its choosing, not the quorum's leader;
-//     kraft-quorum observations judge KRaft.)
+//     cluster names a broker of its choosing, often itself, not the
+//     quorum's leader: in a history with kraft-quorum observations, a
+//     broker's view makes no controller claim; kraft-quorum judges KRaft.)
 //   - kraft-leader-overlap: two KRaft controllers each naming itself the
 //     quorum's leader; the same epoch on both would break Raft.
 //   - partition-leader-overlap: two brokers each naming itself the leader
@@ -487,13 +488,24 @@ func (c *leaderCheck) findOverlaps() error {
 	c.counts = map[string]int{}
 	c.examples = map[string][]leaderExample{}
 	byKind := map[claimKey][]*claim{} // by kind and partition; epoch 0
-	for _, ln := range c.sortedLanes() {
+	lanes := c.sortedLanes()
+	// A broker of a KRaft cluster names, as the controller, a broker of
+	// its choosing (often itself), not the quorum's leader: with KRaft
+	// controllers observed, a broker's "controller" is no claim.
+	kraft := slices.ContainsFunc(lanes, func(ln *lane) bool { return ln.key.source == "kraft-quorum" })
+	for _, ln := range lanes {
 		open := map[claimKey]*claim{} // by kind and partition
 		for i := range ln.obs {
 			if c.stopped() {
 				return errLockStopped
 			}
 			o := &ln.obs[i]
+			if kraft && ln.key.source == "kafka-view" {
+				o.claims = slices.DeleteFunc(o.claims, func(k claimKey) bool { return k.kind == "controller" })
+				if o.role == "controller" {
+					o.role = "broker"
+				}
+			}
 			end := max(c.obsEnd, o.start)
 			if i+1 < len(ln.obs) {
 				end = ln.obs[i+1].start

@@ -203,6 +203,39 @@ func TestLeadershipKRaft(t *testing.T) {
 	}
 }
 
+// A KRaft cluster's brokers each name some broker, often themselves, as the
+// controller (they forward to the quorum): with kraft-quorum observations
+// in the history, that is no claim, while their partition leadership still is.
+func TestLeadershipKRaftBrokersNameThemselves(t *testing.T) {
+	h := &lockHist{}
+	h.observe("kraft-quorum", "ctrl1", 0, `{"node":"ctrl1","id":101,"leader":101,"epoch":4}`).
+		observe("kafka-view", "kafka1", 10, `{"node":"kafka1","id":1,"controller":1,"leaders":{"0":1},"leader_epochs":{"0":3}}`).
+		observe("kafka-view", "kafka2", 20, `{"node":"kafka2","id":2,"controller":2,"leaders":{"0":1},"leader_epochs":{"0":3}}`).
+		observe("kafka-view", "kafka1", 1000, `{"node":"kafka1","id":1,"controller":1,"leaders":{"0":1},"leader_epochs":{"0":3}}`).
+		observe("kafka-view", "kafka2", 1010, `{"node":"kafka2","id":2,"controller":2,"leaders":{"0":1},"leader_epochs":{"0":3}}`)
+	res, d := checkLeadership(t, h.build())
+	if res.Valid != Valid || res.AnomalyCounts["controller-overlap"] != 0 {
+		t.Fatalf("valid %v, counts %v, anomalies %v", res.Valid, res.AnomalyCounts, res.Anomalies)
+	}
+	for _, n := range d.Nodes {
+		for _, iv := range n.Intervals {
+			if iv.Role == "controller" {
+				t.Errorf("%s drawn as controller: %+v", n.Node, iv)
+			}
+		}
+	}
+	// The same views with no KRaft controller observed are ZooKeeper
+	// mode's brokers: two that name themselves are two controllers.
+	h = &lockHist{}
+	h.observe("kafka-view", "kafka1", 10, `{"node":"kafka1","id":1,"controller":1,"leaders":{}}`).
+		observe("kafka-view", "kafka2", 20, `{"node":"kafka2","id":2,"controller":2,"leaders":{}}`).
+		observe("kafka-view", "kafka1", 1000, `{"node":"kafka1","id":1,"controller":1,"leaders":{}}`).
+		observe("kafka-view", "kafka2", 1010, `{"node":"kafka2","id":2,"controller":2,"leaders":{}}`)
+	if res, _ := checkLeadership(t, h.build()); res.AnomalyCounts["controller-overlap"] != 1 {
+		t.Errorf("zookeeper mode: counts %v", res.AnomalyCounts)
+	}
+}
+
 func TestLeadershipUnknownAndMalformed(t *testing.T) {
 	h := &lockHist{}
 	h.acquire(0, "l1", "naive", 0, 10, 10)

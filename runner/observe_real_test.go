@@ -231,6 +231,11 @@ func TestObserverKafka(t *testing.T) {
 		if len(byEpoch) < 2 {
 			t.Errorf("epochs seen %v: the quorum's leader was killed, want a new epoch", byEpoch)
 		}
+		// KRaft brokers name a broker of their choosing as the controller:
+		// no controller overlap may be made of that.
+		if lr := leadershipResult(out.Report.Checks); lr.AnomalyCounts["controller-overlap"] != 0 {
+			t.Errorf("controller overlaps %d in a KRaft cluster: brokers' views taken for claims", lr.AnomalyCounts["controller-overlap"])
+		}
 	})
 }
 
