@@ -226,13 +226,24 @@ func zkDialer(dial DialFunc) zk.Dialer {
 // ConnectZooKeeper opens a ZooKeeper session through dial. The session
 // connects in the background; calls wait for it.
 func ConnectZooKeeper(dial DialFunc, servers []string, sessionTimeout time.Duration, log *slog.Logger) (*zk.Conn, error) {
+	return ConnectZooKeeperWatching(dial, servers, sessionTimeout, log, nil)
+}
+
+// ConnectZooKeeperWatching is ConnectZooKeeper with onEvent called with
+// every event of the session (its state changes: disconnected, expired,
+// has a session, ...), unless it is nil. go-zookeeper calls it from its own
+// goroutines, in order, and waits for it: it must not block. (The event
+// channel zk.Connect returns drops events nobody reads at once; the
+// callback misses none.)
+func ConnectZooKeeperWatching(dial DialFunc, servers []string, sessionTimeout time.Duration, log *slog.Logger, onEvent func(zk.Event)) (*zk.Conn, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	conn, _, err := zk.Connect(servers, sessionTimeout,
 		zk.WithDialer(zkDialer(dial)),
 		zk.WithLogger(zkLogger{log}),
-		zk.WithLogInfo(false))
+		zk.WithLogInfo(false),
+		zk.WithEventCallback(onEvent))
 	if err != nil {
 		return nil, fmt.Errorf("connect to ZooKeeper %s: %w", strings.Join(servers, ","), err)
 	}
