@@ -278,6 +278,35 @@ func CallZK[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 	}
 }
 
+// ZNodeCreator is what CreateZNode uses of a ZooKeeper session (*zk.Conn).
+type ZNodeCreator interface {
+	Create(path string, data []byte, flags int32, acl []zk.ACL) (string, error)
+}
+
+// CreateZNode makes the persistent znode p holding data, each try bounded
+// by tryTimeout, trying again a moment later until ctx ends; a znode that
+// exists counts as made (an earlier try may have made it).
+func CreateZNode(ctx context.Context, conn ZNodeCreator, p string, data []byte, tryTimeout time.Duration, log *slog.Logger) error {
+	for {
+		tctx, cancel := context.WithTimeout(ctx, tryTimeout)
+		_, err := CallZK(tctx, func() (string, error) { return conn.Create(p, data, 0, zk.WorldACL(zk.PermAll)) })
+		cancel()
+		if err == nil || errors.Is(err, zk.ErrNodeExists) {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("create %s: %w", p, err)
+		}
+		if log != nil {
+			log.Debug("create znode failed, retrying", "path", p, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // NodeProcess is what a backend knows of a node's server process.
 type NodeProcess struct {
 	NodeSpec

@@ -2,7 +2,6 @@ package zkregister
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"path"
@@ -87,22 +86,7 @@ func (w *Workload) Setup(ctx context.Context) error {
 // create makes a persistent znode, retrying until ctx ends; an existing
 // node counts as made (an earlier try may have made it).
 func (w *Workload) create(ctx context.Context, p string, data []byte) error {
-	for {
-		_, err := call(ctx, w.opts.OpTimeout, func() (string, error) {
-			return w.admin.Create(p, data, 0, zk.WorldACL(zk.PermAll))
-		})
-		if err == nil || errors.Is(err, zk.ErrNodeExists) {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("create %s: %w", p, err)
-		}
-		w.log.Debug("create znode failed, retrying", "path", p, "err", err)
-		select {
-		case <-ctx.Done():
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return cluster.CreateZNode(ctx, w.admin, p, data, w.opts.OpTimeout, w.log)
 }
 
 // Next returns the next op; a fresh key's znode is made (value 0, version
