@@ -5,6 +5,7 @@ package registry
 import (
 	"github.com/faultline/faultline/workloads"
 	"github.com/faultline/faultline/workloads/kafkaqueue"
+	"github.com/faultline/faultline/workloads/zklock"
 	"github.com/faultline/faultline/workloads/zkregister"
 )
 
@@ -13,6 +14,7 @@ func All() []workloads.Definition {
 	return []workloads.Definition{
 		zkregister.Definition,
 		kafkaqueue.Definition,
+		zklock.Definition,
 	}
 }
 
