@@ -185,7 +185,6 @@ func TestCarefulLosesOnDisconnect(t *testing.T) {
 	}{
 		{Careful, false, history.OK, ""},
 		{Careful, true, history.Fail, "no-node"},
-		{Fenced, false, history.OK, ""},
 	} {
 		t.Run(fmt.Sprintf("%s expire=%v", tc.kind, tc.expire), func(t *testing.T) {
 			r := newTestRun(t, Options{Locks: 1, Client: tc.kind, WritesPerHold: 3, Hold: time.Minute})
@@ -337,5 +336,23 @@ func TestPredecessor(t *testing.T) {
 		if pred, found := predecessor(children, tc.mine); pred != tc.pred || found != tc.found {
 			t.Errorf("predecessor of %s: %q %v, want %q %v", tc.mine, pred, found, tc.pred, tc.found)
 		}
+	}
+}
+
+// TestNaiveAndFencedIgnoreDisconnect: naive and fenced clients keep
+// believing through a disconnected session: their next op is the write
+// their hold has left, not lose (a fenced client leaves the resource's
+// safety to its fencing alone).
+func TestNaiveAndFencedIgnoreDisconnect(t *testing.T) {
+	for _, kind := range []ClientKind{Naive, Fenced} {
+		t.Run(string(kind), func(t *testing.T) {
+			r := newTestRun(t, Options{Locks: 1, Client: kind, WritesPerHold: 3, Hold: 20 * time.Millisecond})
+			r.step(0, "acquire")
+			r.step(0, "write")
+			s := r.d.session(0)
+			s.disconnect()
+			s.reconnect()
+			r.step(0, "write")
+		})
 	}
 }

@@ -5,7 +5,7 @@
 // while they hold it, and release it. The fencing token of a hold is its
 // lock node's creation zxid. Clients are naive (they believe they hold the
 // lock until they release it), careful (a disconnected or expired session
-// ends their belief, recorded as a lose op) or fenced (careful, and the
+// ends their belief, recorded as a lose op) or fenced (naive, but the
 // resource refuses a token older than one it took). After the run a fresh
 // session lists the lock nodes left. checker.Lock judges the history
 // (docs/history.md, "The zk-lock workload").

@@ -21,14 +21,16 @@ const (
 	// expired, as ZooKeeper's programmer's guide says a lock holder must,
 	// and records that as a lose op.
 	Careful ClientKind = "careful"
-	// Fenced is careful, and the resource refuses a write whose token is
-	// older than the newest it has taken.
+	// Fenced believes as a naive client does (until it releases), but
+	// writes the resource only conditionally on its token: the resource
+	// refuses a write whose token is older than the newest it has taken.
+	// Fencing alone, not the client's care, keeps the resource safe.
 	Fenced ClientKind = "fenced"
 )
 
 // watchesSession says whether the client gives up a lock when its session
 // is disconnected or expired.
-func (k ClientKind) watchesSession() bool { return k == Careful || k == Fenced }
+func (k ClientKind) watchesSession() bool { return k == Careful }
 
 // Options shape the workload.
 type Options struct {
@@ -64,7 +66,7 @@ func DefaultOptions() *Options {
 // Flags binds zk-lock's flags.
 func (o *Options) Flags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.Locks, "locks", o.Locks, "zk-lock: locks the processes contend for, 1 to 1000")
-	fs.Var(workloads.StringFlag[ClientKind]{V: &o.Client}, "lock-client", "zk-lock: the clients are naive (believe they hold a lock until they release it), careful (a disconnected or expired session loses it) or fenced (careful, and the resource refuses older tokens)")
+	fs.Var(workloads.StringFlag[ClientKind]{V: &o.Client}, "lock-client", "zk-lock: the clients are naive (believe they hold a lock until they release it), careful (a disconnected or expired session loses it) or fenced (naive, but the resource refuses older tokens)")
 	fs.IntVar(&o.WritesPerHold, "writes-per-hold", o.WritesPerHold, "zk-lock: writes to the protected resource per hold of a lock, 1 to 1000")
 	fs.DurationVar(&o.Hold, "hold", o.Hold, "zk-lock: the pause after each write, before the next write or the release")
 	fs.DurationVar(&o.SessionTimeout, "lock-session-timeout", o.SessionTimeout, "zk-lock: the clients' ZooKeeper session timeout (ZooKeeper bounds it to 2 to 20 ticks: 4s to 40s with the default 2s tick)")

@@ -25,8 +25,8 @@ resource each protects while they hold it; checked for split
 brains, fencing violations, stale writes, double grants and
 leaked lock nodes. --locks (3), --lock-client naive|careful|
 fenced (careful: a disconnected or expired session loses the
-lock; naive ignores it; fenced also has the resource refuse
-older tokens), --writes-per-hold (3), --hold (200ms, the pause
+lock; naive ignores it; fenced ignores it too, but the
+resource refuses older tokens), --writes-per-hold (3), --hold (200ms, the pause
 after each write), --lock-session-timeout (6s), --op-timeout
 (10s, an acquire's wait included).`,
 	NewOptions: func() workloads.Options { return DefaultOptions() },
