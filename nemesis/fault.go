@@ -76,6 +76,18 @@ type Env struct {
 	// Probe answers a scripted schedule's questions of the nodes (nil:
 	// ask the cluster's nodes).
 	Probe Probe
+	// Workload answers a scripted schedule's questions of the workload's
+	// processes (lock-holder); nil if the workload answers none.
+	Workload WorkloadConditions
+}
+
+// WorkloadConditions is a workload that answers conditions about its
+// processes on a client host.
+type WorkloadConditions interface {
+	// Condition says whether the condition is (such as IsLockHolder)
+	// holds for the processes on client host host now, and what was
+	// seen; an error if the workload does not answer it.
+	Condition(is, host string) (bool, string, error)
 }
 
 // faultOf finds the fault of kind among faults.

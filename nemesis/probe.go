@@ -152,6 +152,17 @@ func (n *Nemesis) holds(ctx context.Context, c Condition) (bool, string) {
 	if err != nil {
 		return false, err.Error()
 	}
+	if c.Is == IsLockHolder {
+		// A client host is no server node: the workload answers.
+		if n.env.Workload == nil {
+			return false, "the workload answers no lock-holder condition (zk-lock does)"
+		}
+		ok, seen, err := n.env.Workload.Condition(c.Is, name)
+		if err != nil {
+			return false, err.Error()
+		}
+		return ok, seen
+	}
 	node, ok := n.env.Cluster.Node(name)
 	if !ok {
 		return false, "no node " + name

@@ -42,9 +42,14 @@ const (
 	// of the workload's topic, or of none.
 	IsInISR    = "in-isr"
 	IsOutOfISR = "out-of-isr"
+	// IsLockHolder: a client host has a process that believes it holds a
+	// lock and is early in a pause, no call in flight (the workload
+	// answers it: zk-lock does). A cut that starts then finds the holder
+	// idle, so the client notices it only later.
+	IsLockHolder = "lock-holder"
 )
 
-var conditionWords = []string{IsLeader, IsFollower, IsRunning, IsDown, IsInISR, IsOutOfISR}
+var conditionWords = []string{IsLeader, IsFollower, IsRunning, IsDown, IsInISR, IsOutOfISR, IsLockHolder}
 
 // Condition is something the cluster or the schedule can answer now. Give
 // exactly one of: Node and Is ("zk3 is follower"), Step (an earlier
@@ -262,6 +267,9 @@ func ValidateSchedule(steps []Step, o Options, nodes []NodeInfo, faults []Fault)
 				}
 				if (c.Is == IsInISR || c.Is == IsOutOfISR) && !slices.ContainsFunc(nodes, func(n NodeInfo) bool { return n.Role == cluster.RoleKafka }) {
 					bad(i, s, "%q condition %s needs brokers, and the cluster has none", field, c)
+				}
+				if c.Is == IsLockHolder && !strings.HasPrefix(c.Node, "$") && !slices.ContainsFunc(nodes, func(n NodeInfo) bool { return n.Name == c.Node && n.Role == cluster.RoleClient }) {
+					bad(i, s, "%q condition %s: lock-holder asks about a client host's processes: name a client host (c1, …; --client-hosts)", field, c)
 				}
 			default:
 				if c.Is != "" {

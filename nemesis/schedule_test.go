@@ -314,6 +314,7 @@ func TestValidateScheduleSaysWhatIsWrong(t *testing.T) {
 		{`[{"kind":"partition","shape":"isolate"}]`, `give "target"`},
 		{`[{"kind":"partition"}]`, `needs a "shape"`},
 		{`[{"kind":"kill","id":"a","target":"zk1"},{"kind":"kill","after":"a.started","stop":"5s","target":"zk2"}]`, `give "for" instead`},
+		{`[{"kind":"wait","when":[{"node":"zk1","is":"lock-holder"}]}]`, "lock-holder asks about a client host's processes"},
 	} {
 		steps := parseSteps(t, tc.schedule)
 		err := ValidateSchedule(steps, Options{}.Defaults(), nodes, Builtin())
@@ -382,5 +383,57 @@ func TestWaitStepTimesLaterSteps(t *testing.T) {
 	bad := parseSteps(t, `[{"kind":"wait","target":"zk1"}]`)
 	if err := ValidateSchedule(bad, Options{}.Defaults(), Infos(specsOf(c)), Builtin()); err == nil || !strings.Contains(err.Error(), "only waits") {
 		t.Errorf("a wait with a target: %v", err)
+	}
+}
+
+// lockHolders answers lock-holder for the hosts in holding.
+type lockHolders struct {
+	mu      sync.Mutex
+	holding map[string]bool
+	asked   int
+}
+
+func (l *lockHolders) Condition(is, host string) (bool, string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if is != IsLockHolder {
+		return false, "", fmt.Errorf("no condition %s", is)
+	}
+	l.asked++
+	if l.holding[host] {
+		return true, "process 0 on " + host + " holds l1", nil
+	}
+	return false, "no process on " + host + " holds a lock", nil
+}
+
+// TestLockHolderConditionAsksTheWorkload: a step waiting for lock-holder on
+// a client host starts when the workload says one of its processes holds a
+// lock, and a workload that answers nothing makes the wait fail.
+func TestLockHolderConditionAsksTheWorkload(t *testing.T) {
+	schedule := `[{"kind":"wait","id":"w","when":[{"node":"c1","is":"lock-holder"}],"timeout":"2s"}]`
+	nodes := []NodeInfo{{Name: "zk1", Role: cluster.RoleZooKeeper}, {Name: "c1", Role: cluster.RoleClient}}
+	if err := ValidateSchedule(parseSteps(t, schedule), Options{}.Defaults(), nodes, Builtin()); err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	c := newFakeCluster("zk1", "zk2", "zk3")
+	lh := &lockHolders{holding: map[string]bool{}}
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		lh.mu.Lock()
+		lh.holding["c1"] = true
+		lh.mu.Unlock()
+	}()
+	rec := &memRecorder{}
+	nem := New(&Env{Cluster: c, Options: Options{}.Defaults(), Workload: lh}, Builtin(), rec, parseSteps(t, schedule))
+	nem.Run(context.Background(), time.Now())
+	if f := nem.Failures(); len(f) != 0 || lh.asked < 2 {
+		t.Errorf("failures %q, asked %d times", f, lh.asked)
+	}
+	rec = &memRecorder{}
+	nem = New(&Env{Cluster: c, Options: Options{}.Defaults()}, Builtin(), rec,
+		parseSteps(t, `[{"kind":"wait","when":[{"node":"c1","is":"lock-holder"}],"timeout":"50ms"}]`))
+	nem.Run(context.Background(), time.Now())
+	if got := nemesisCalls(t, rec.ops()); len(got) != 1 || !strings.Contains(got[0], "the workload answers no lock-holder condition") {
+		t.Errorf("calls %q", got)
 	}
 }

@@ -165,7 +165,11 @@ func Run(ctx context.Context, spec Spec) (out Outcome, err error) {
 			}
 		}()
 	}
-	nem := nemesis.New(&nemesis.Env{Cluster: c, Options: spec.Nemesis, Topic: w.Topic(), Seed: spec.Seed, Log: log, WorkloadRoles: def.Roles}, faults, hist, steps)
+	env := &nemesis.Env{Cluster: c, Options: spec.Nemesis, Topic: w.Topic(), Seed: spec.Seed, Log: log, WorkloadRoles: def.Roles}
+	if wc, ok := w.(nemesis.WorkloadConditions); ok {
+		env.Workload = wc // a scripted schedule may ask it (lock-holder)
+	}
+	nem := nemesis.New(env, faults, hist, steps)
 
 	obs := startObserver(ctx, spec, c, w.Topic(), hist, log)
 	defer obs.stop()

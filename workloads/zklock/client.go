@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path"
 	"sync"
 	"time"
@@ -65,6 +66,7 @@ type client struct {
 	dropWhy    string // the last one's: whyDisconnected or whyExpired
 	hold       *hold  // the lock node the process has, nil if none
 	lastDone   time.Time
+	busy       bool // a call is in flight
 }
 
 // hold is a lock node a process was granted.
@@ -193,9 +195,13 @@ func (c *client) nextLocked(g *generator) (history.Op, time.Duration, chan struc
 func (c *client) Invoke(ctx context.Context, op history.Op) history.Op {
 	done := op
 	done.Node = c.node
+	c.mu.Lock()
+	c.busy = true
+	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
 		c.lastDone = time.Now()
+		c.busy = false
 		c.mu.Unlock()
 	}()
 	switch op.F {
@@ -548,4 +554,27 @@ func (c *client) Close() {
 		c.onClose()
 	}
 	go c.conn.Close()
+}
+
+// holdingIdle says whether the process believes it holds a lock and is in
+// the first half of the pause after a write, no call in flight: a cut
+// that starts now finds it idle for at least half a pause more. It also
+// says what the process is doing.
+func (c *client) holdingIdle() (bool, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := c.hold
+	switch {
+	case h == nil:
+		return false, "holds no lock"
+	case !h.believed || h.lost != "":
+		return false, "gives up " + h.lock
+	case c.busy:
+		return false, "has a call in flight on " + h.lock
+	case h.writes == 0:
+		return false, "has just been granted " + h.lock
+	}
+	since := time.Since(c.lastDone)
+	what := fmt.Sprintf("holds %s (token %d), idle for %s of its %s pause", h.lock, h.token, since.Round(time.Millisecond), c.pause)
+	return since <= c.pause/2, what
 }

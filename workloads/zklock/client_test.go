@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/nemesis"
 	"github.com/go-zookeeper/zk"
 )
 
@@ -354,5 +355,41 @@ func TestNaiveAndFencedIgnoreDisconnect(t *testing.T) {
 			s.reconnect()
 			r.step(0, "write")
 		})
+	}
+}
+
+// TestLockHolderCondition: a process is a lock holder for a scripted
+// schedule once it has written under its lock and is early in its pause;
+// not before it holds, not just granted, not once it gave the lock up.
+func TestLockHolderCondition(t *testing.T) {
+	r := newTestRun(t, Options{Locks: 1, Client: Careful, WritesPerHold: 3, Hold: time.Minute})
+	holds := func() (bool, string) {
+		t.Helper()
+		ok, seen, err := r.w.Condition(nemesis.IsLockHolder, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok, seen
+	}
+	if ok, seen := holds(); ok || seen != "no process runs on " {
+		t.Errorf("before any client: %v %q", ok, seen)
+	}
+	r.step(0, "acquire")
+	if ok, seen := holds(); ok || !strings.Contains(seen, "process 0 has just been granted l1") {
+		t.Errorf("just granted: %v %q", ok, seen)
+	}
+	r.step(0, "write")
+	if ok, seen := holds(); !ok || !strings.Contains(seen, "process 0 on  holds l1 (token ") {
+		t.Errorf("after a write: %v %q", ok, seen)
+	}
+	r.d.session(0).disconnect()
+	eventually(t, "the careful client gives up", func() bool { ok, _ := holds(); return !ok })
+	if _, _, err := r.w.Condition("leader", ""); err == nil {
+		t.Error("zk-lock answered a condition it does not know")
+	}
+	// Host by host: a process on another host is not asked.
+	r.w.hostOf = func(history.Process) string { return "c2" }
+	if ok, seen := holds(); ok || seen != "no process runs on " {
+		t.Errorf("other host: %v %q", ok, seen)
 	}
 }

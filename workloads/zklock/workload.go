@@ -4,13 +4,17 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/cluster"
 	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/workloads"
 	"github.com/go-zookeeper/zk"
 )
@@ -48,6 +52,10 @@ type Workload struct {
 	// session that ended before it was called has ended in ZooKeeper too.
 	finalWait time.Duration
 
+	// hostOf names the client host a process dials from ("" for the
+	// harness's side).
+	hostOf func(history.Process) string
+
 	mu      sync.Mutex
 	clients map[history.Process]*client // the workers' open clients
 	admin   zkConn                      // the workload's own session: makes the znodes, not part of the history
@@ -59,7 +67,9 @@ func New(c cluster.Cluster, o Options, seed uint64, log *slog.Logger) (*Workload
 	if err := o.Validate(workloads.ClusterShape{ZooKeepers: len(c.ZooKeepers()), Brokers: len(c.Brokers())}); err != nil {
 		return nil, err
 	}
-	return newWorkload(o, seed, clusterDialer{c: c, timeout: o.SessionTimeout, log: log}, log), nil
+	w := newWorkload(o, seed, clusterDialer{c: c, timeout: o.SessionTimeout, log: log}, log)
+	w.hostOf = func(p history.Process) string { return workloads.HostFor(c, p) }
+	return w, nil
 }
 
 func newWorkload(o Options, seed uint64, d dialer, log *slog.Logger) *Workload {
@@ -67,6 +77,7 @@ func newWorkload(o Options, seed uint64, d dialer, log *slog.Logger) *Workload {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Workload{opts: o, log: log, dial: d, gen: newGenerator(seed, o.Locks),
+		hostOf:    func(history.Process) string { return "" },
 		finalWait: o.SessionTimeout + checker.LockLeakMargin + time.Second,
 		clients:   map[history.Process]*client{}}
 }
@@ -212,4 +223,42 @@ func (w *Workload) Close() error {
 		w.admin = nil
 	}
 	return nil
+}
+
+var _ nemesis.WorkloadConditions = (*Workload)(nil)
+
+// Condition answers a scripted schedule's lock-holder condition for client
+// host host: one of its processes believes it holds a lock and is in the
+// first half of the pause after a write, no call in flight (so a cut
+// that starts now finds it idle; with a pause longer than the time its
+// client takes to notice a dead connection, its next call is refused
+// unsent instead of lost in flight).
+func (w *Workload) Condition(is, host string) (bool, string, error) {
+	if is != nemesis.IsLockHolder {
+		return false, "", fmt.Errorf("zk-lock answers lock-holder, not %s", is)
+	}
+	type proc struct {
+		p history.Process
+		c *client
+	}
+	var procs []proc
+	w.mu.Lock()
+	for _, p := range slices.Sorted(maps.Keys(w.clients)) {
+		if w.hostOf(p) == host {
+			procs = append(procs, proc{p, w.clients[p]})
+		}
+	}
+	w.mu.Unlock()
+	var seen []string
+	for _, pc := range procs {
+		ok, what := pc.c.holdingIdle()
+		if ok {
+			return true, fmt.Sprintf("process %d on %s %s", pc.p, host, what), nil
+		}
+		seen = append(seen, fmt.Sprintf("process %d %s", pc.p, what))
+	}
+	if len(seen) == 0 {
+		return false, "no process runs on " + host, nil
+	}
+	return false, strings.Join(seen, "; "), nil
 }
