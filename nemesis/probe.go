@@ -277,7 +277,7 @@ func (n *Nemesis) bind(ctx context.Context, s Step) error {
 		got := map[string]string{}
 		var errs []error
 		for _, name := range slices.Sorted(maps.Keys(s.Bind)) {
-			node, err := n.resolveBind(ctx, s.Bind[name])
+			node, err := n.resolveBind(ctx, s, s.Bind[name])
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s (%s): %w", name, s.Bind[name], err))
 				continue
@@ -302,8 +302,10 @@ func (n *Nemesis) bind(ctx context.Context, s Step) error {
 }
 
 // resolveBind finds the node a bind value names now.
-func (n *Nemesis) resolveBind(ctx context.Context, what string) (string, error) {
+func (n *Nemesis) resolveBind(ctx context.Context, s Step, what string) (string, error) {
 	switch what {
+	case BindLockHolder:
+		return n.awaitLockHolder(ctx, s)
 	case TargetZKLeader, TargetKafkaController, TargetKRaftLeader, TargetKafkaLeader:
 		node, err := leaderOf(ctx, n.env, what)
 		if err != nil {
@@ -356,4 +358,39 @@ func pickByID(nodes []cluster.Node, highest bool) string {
 		best = slices.MaxFunc(nodes, func(a, b cluster.Node) int { return cmp.Compare(a.ID(), b.ID()) })
 	}
 	return best.Name()
+}
+
+// awaitLockHolder waits, up to the step's timeout, for a client host the
+// workload says is a lock-holder, and names the first (c1, c2, …).
+func (n *Nemesis) awaitLockHolder(ctx context.Context, s Step) (string, error) {
+	hosts := n.env.Cluster.ClientHosts()
+	if len(hosts) == 0 {
+		return "", errors.New("the cluster has no client hosts (--client-hosts)")
+	}
+	if n.env.Workload == nil {
+		return "", errors.New("the workload answers no lock-holder condition (zk-lock does)")
+	}
+	timeout := cmp.Or(s.Timeout, DefaultConditionTimeout)
+	deadline := time.Now().Add(timeout)
+	for {
+		var seen []string
+		for _, h := range hosts {
+			ok, what, err := n.env.Workload.Condition(IsLockHolder, h.Name())
+			if err != nil {
+				return "", err
+			}
+			if ok {
+				return h.Name(), nil
+			}
+			seen = append(seen, h.Name()+": "+what)
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("no client host was a lock-holder within %s (last seen: %s)", timeout, strings.Join(seen, "; "))
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("the workload ended while waiting for a lock-holder")
+		case <-time.After(pollEvery):
+		}
+	}
 }

@@ -43,9 +43,9 @@ const (
 	IsInISR    = "in-isr"
 	IsOutOfISR = "out-of-isr"
 	// IsLockHolder: a client host has a process that believes it holds a
-	// lock and is early in a pause, no call in flight (the workload
-	// answers it: zk-lock does). A cut that starts then finds the holder
-	// idle, so the client notices it only later.
+	// lock and is early in a pause, no call in flight, with writes left
+	// (the workload answers it: zk-lock does). A cut that starts then
+	// finds the holder idle, so the client notices it only later.
 	IsLockHolder = "lock-holder"
 )
 
@@ -79,9 +79,13 @@ const (
 	BindZKFollowerLowest     = "zk-follower:lowest"
 	BindKafkaFollowerHighest = "kafka-follower:highest"
 	BindKafkaFollowerLowest  = "kafka-follower:lowest"
+	// BindLockHolder waits (up to the step's timeout) for a client host
+	// that is a lock-holder (IsLockHolder, the workload answers) and
+	// binds the first, in order c1, c2, ….
+	BindLockHolder = IsLockHolder
 )
 
-var bindWords = []string{TargetZKLeader, BindZKFollowerHighest, BindZKFollowerLowest, TargetKafkaController, TargetKRaftLeader, TargetKafkaLeader, BindKafkaFollowerHighest, BindKafkaFollowerLowest}
+var bindWords = []string{TargetZKLeader, BindZKFollowerHighest, BindZKFollowerLowest, TargetKafkaController, TargetKRaftLeader, TargetKafkaLeader, BindKafkaFollowerHighest, BindKafkaFollowerLowest, BindLockHolder}
 
 // DefaultConditionTimeout bounds a step's wait for its When and Until
 // conditions when it gives no Timeout.

@@ -437,3 +437,32 @@ func TestLockHolderConditionAsksTheWorkload(t *testing.T) {
 		t.Errorf("calls %q", got)
 	}
 }
+
+// TestBindLockHolderWaitsForAClientHost: a lock-holder bind waits for a
+// client host the workload says holds a lock, binds it, and the isolate
+// step after it cuts that host off; with no client hosts it fails.
+func TestBindLockHolderWaitsForAClientHost(t *testing.T) {
+	schedule := `[{"kind":"bind","id":"b","bind":{"H":"lock-holder"},"timeout":"2s"},
+	 {"kind":"partition","shape":"isolate","target":"$H","after":"b.started","for":"10ms"}]`
+	c := newFakeCluster("zk1", "zk2", "zk3").withHosts(3)
+	lh := &lockHolders{holding: map[string]bool{}}
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		lh.mu.Lock()
+		lh.holding["c2"] = true
+		lh.mu.Unlock()
+	}()
+	rec := &memRecorder{}
+	nem := New(&Env{Cluster: c, Options: Options{}.Defaults(), Workload: lh}, Builtin(), rec, parseSteps(t, schedule))
+	nem.Run(context.Background(), time.Now())
+	got := nemesisCalls(t, rec.ops())
+	if f := nem.Failures(); len(f) != 0 || len(got) < 2 || !strings.Contains(got[0], `{"H":"c2"}`) || !strings.Contains(got[1], "c2") {
+		t.Errorf("failures %q, calls %q", f, got)
+	}
+	rec = &memRecorder{}
+	nem = New(&Env{Cluster: newFakeCluster("zk1", "zk2", "zk3"), Options: Options{}.Defaults(), Workload: lh}, Builtin(), rec, parseSteps(t, schedule))
+	nem.Run(context.Background(), time.Now())
+	if got := nemesisCalls(t, rec.ops()); len(got) == 0 || !strings.Contains(got[0], "no client hosts") {
+		t.Errorf("calls %q", got)
+	}
+}

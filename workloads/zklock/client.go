@@ -556,10 +556,12 @@ func (c *client) Close() {
 	go c.conn.Close()
 }
 
-// holdingIdle says whether the process believes it holds a lock and is in
-// the first half of the pause after a write, no call in flight: a cut
-// that starts now finds it idle for at least half a pause more. It also
-// says what the process is doing.
+// holdingIdle says whether the process believes it holds a lock, is in the
+// first half of the pause after a write, no call in flight, and has at
+// least two writes of the hold left: a cut that starts now finds it idle
+// for at least half a pause more, and, if the cut is shorter than a pause
+// and a half, one write falls in the cut and one after it. It also says
+// what the process is doing.
 func (c *client) holdingIdle() (bool, string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -573,6 +575,8 @@ func (c *client) holdingIdle() (bool, string) {
 		return false, "has a call in flight on " + h.lock
 	case h.writes == 0:
 		return false, "has just been granted " + h.lock
+	case c.writesPerHold-h.writes < 2:
+		return false, fmt.Sprintf("holds %s with %d of its %d writes made", h.lock, h.writes, c.writesPerHold)
 	}
 	since := time.Since(c.lastDone)
 	what := fmt.Sprintf("holds %s (token %d), idle for %s of its %s pause", h.lock, h.token, since.Round(time.Millisecond), c.pause)

@@ -387,6 +387,13 @@ func TestLockHolderCondition(t *testing.T) {
 	if _, _, err := r.w.Condition("leader", ""); err == nil {
 		t.Error("zk-lock answered a condition it does not know")
 	}
+	// With one write left, a cut could not fall between two writes.
+	r2 := newTestRun(t, Options{Locks: 1, Client: Naive, WritesPerHold: 2, Hold: time.Minute})
+	r2.step(0, "acquire")
+	r2.step(0, "write")
+	if ok, seen, _ := r2.w.Condition(nemesis.IsLockHolder, ""); ok || !strings.Contains(seen, "holds l1 with 1 of its 2 writes made") {
+		t.Errorf("one write left: %v %q", ok, seen)
+	}
 	// Host by host: a process on another host is not asked.
 	r.w.hostOf = func(history.Process) string { return "c2" }
 	if ok, seen := holds(); ok || seen != "no process runs on " {

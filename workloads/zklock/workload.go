@@ -228,11 +228,13 @@ func (w *Workload) Close() error {
 var _ nemesis.WorkloadConditions = (*Workload)(nil)
 
 // Condition answers a scripted schedule's lock-holder condition for client
-// host host: one of its processes believes it holds a lock and is in the
-// first half of the pause after a write, no call in flight (so a cut
-// that starts now finds it idle; with a pause longer than the time its
-// client takes to notice a dead connection, its next call is refused
-// unsent instead of lost in flight).
+// host host: one of its processes believes it holds a lock, is in the
+// first half of the pause after a write, no call in flight, and has two
+// writes or more left (so a cut that starts now finds it idle; with a
+// pause longer than the time its client takes to notice a dead
+// connection, its next call is refused unsent instead of lost in flight,
+// and with a cut shorter than a pause and a half, the write after that
+// comes after the heal).
 func (w *Workload) Condition(is, host string) (bool, string, error) {
 	if is != nemesis.IsLockHolder {
 		return false, "", fmt.Errorf("zk-lock answers lock-holder, not %s", is)
