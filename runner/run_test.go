@@ -33,9 +33,9 @@ func runZKRegisterFor(t *testing.T, reads zkregister.ReadMode, limit time.Durati
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	out, err := Run(ctx, Spec{
-		TimeLimit:       20 * time.Second,
+		TimeLimit:       limit,
 		Concurrency:     10,
-		Seed:            42,
+		Seed:            seed,
 		Store:           t.TempDir(),
 		WorkloadOptions: &zkregister.Options{Reads: reads},
 	})

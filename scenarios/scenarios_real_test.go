@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"regexp"
 	"testing"
 
+	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/internal/realtest"
 	"github.com/faultline/faultline/results"
@@ -119,5 +121,52 @@ func TestUncleanElectionLosesWritesOnlyWhenOn(t *testing.T) {
 	off := runVariant(t, "kafka-unclean-election", "unclean-off", 1)
 	if !off.Met() {
 		t.Fatalf("unclean election off: %d found, %d unknown of %d tries; want every try valid", off.Found, off.Unknown, len(off.Tries))
+	}
+}
+
+// lockResult is the lock checker's result in a report.
+func lockResult(t *testing.T, r results.Report) (*checker.Result, *checker.LockDetails) {
+	t.Helper()
+	for _, lr := range r.Checks.Leaves() {
+		if lr.Checker == "lock" {
+			d, _ := lr.Details.(*checker.LockDetails)
+			if d == nil {
+				t.Fatalf("lock details %T", lr.Details)
+			}
+			return &lr, d
+		}
+	}
+	t.Fatal("no lock check in the report")
+	return nil, nil
+}
+
+// TestZKLockSplitBrainNaiveNotFenced: a client host cut off while one of
+// its processes holds the lock, longer than the session timeout: naive
+// clients end in a split brain (two processes named, both believing they
+// hold l1) and a fencing violation; fenced clients are valid, with the
+// overlap counted as harmless and the deposed holder's writes refused.
+func TestZKLockSplitBrainNaiveNotFenced(t *testing.T) {
+	realtest.Require(t)
+	naive := runVariant(t, "zk-lock-split-brain", "naive", 2)
+	if naive.Found == 0 {
+		t.Fatalf("naive: no split brain in %d tries", len(naive.Tries))
+	}
+	last := naive.Tries[len(naive.Tries)-1]
+	lr, d := lockResult(t, last.Report)
+	if d.SplitBrains == 0 || d.Longest == nil || lr.AnomalyCounts["split-brain"] == 0 {
+		t.Errorf("naive: split brains %d, counts %v", d.SplitBrains, lr.AnomalyCounts)
+	}
+	for _, a := range lr.Anomalies {
+		if a.Kind == "split-brain" && !regexp.MustCompile(`processes \d+ \(naive client, token \d+\) and \d+ \(naive client, token \d+\) both believed they held l1 for`).MatchString(a.Message) {
+			t.Errorf("naive: the split brain does not name both processes: %s", a.Message)
+		}
+	}
+	fenced := runVariant(t, "zk-lock-split-brain", "fenced", 1)
+	if !fenced.Met() {
+		t.Fatalf("fenced: %d found, %d unknown of %d tries; want every try valid", fenced.Found, fenced.Unknown, len(fenced.Tries))
+	}
+	lr, d = lockResult(t, fenced.Tries[0].Report)
+	if d.FencedOverlaps == 0 || d.Fenced == 0 || lr.AnomalyCounts["fencing-violation"] != 0 {
+		t.Errorf("fenced: overlaps %d, writes refused %d, counts %v; want an overlap, a refused write, no violation", d.FencedOverlaps, d.Fenced, lr.AnomalyCounts)
 	}
 }
