@@ -77,15 +77,23 @@ var (
 	HarnessAddr = netip.MustParseAddr("10.213.0.1")
 )
 
-// planNodes names and addresses the nodes: zk1..zkN, kafka1..kafkaM,
-// ctrl1..ctrlC; with combined set, the brokers are controllers too.
-func planNodes(zk, kafka, controllers int, combined bool) []NodeSpec {
-	base := RunPrefix.Addr().As4()
-	at := func(host int) netip.Addr {
-		a := base
-		a[3] = byte(host)
-		return netip.AddrFrom4(a)
-	}
+// HostAddr is the address with last octet host on a run's /24 network:
+// the harness's side is 1, ZooKeeper node i 10+i, broker i 20+i, KRaft
+// controller i 30+i, client host i 40+i, on every backend.
+func HostAddr(network netip.Prefix, host int) netip.Addr {
+	a := network.Masked().Addr().As4()
+	a[3] = byte(host)
+	return netip.AddrFrom4(a)
+}
+
+// HarnessAddrOn is the harness's address on a run's network: .1.
+func HarnessAddrOn(network netip.Prefix) netip.Addr { return HostAddr(network, 1) }
+
+// planNodes names and addresses the nodes on network: zk1..zkN,
+// kafka1..kafkaM, ctrl1..ctrlC; with combined set, the brokers are
+// controllers too.
+func planNodes(network netip.Prefix, zk, kafka, controllers int, combined bool) []NodeSpec {
+	at := func(host int) netip.Addr { return HostAddr(network, host) }
 	var specs []NodeSpec
 	for i := 1; i <= zk; i++ {
 		specs = append(specs, NodeSpec{Name: fmt.Sprintf("zk%d", i), Role: RoleZooKeeper, ID: i, Addr: at(10 + i)})
@@ -107,13 +115,14 @@ type HostSpec struct {
 
 // PlanClientHosts names and addresses the client hosts of o: c1..cN at
 // .40+i on the run's network.
-func PlanClientHosts(o Options) []HostSpec {
-	base := RunPrefix.Addr().As4()
+func PlanClientHosts(o Options) []HostSpec { return PlanClientHostsOn(o, RunPrefix) }
+
+// PlanClientHostsOn is PlanClientHosts on another /24 network (a backend
+// whose runs share one network space gives each its own).
+func PlanClientHostsOn(o Options, network netip.Prefix) []HostSpec {
 	var hosts []HostSpec
 	for i := 1; i <= o.ClientHosts; i++ {
-		a := base
-		a[3] = byte(40 + i)
-		hosts = append(hosts, HostSpec{Name: fmt.Sprintf("c%d", i), Addr: netip.AddrFrom4(a)})
+		hosts = append(hosts, HostSpec{Name: fmt.Sprintf("c%d", i), Addr: HostAddr(network, 40+i)})
 	}
 	return hosts
 }
@@ -329,12 +338,16 @@ func StorageFormatArgs(classpath, configFile, log4jFile, clusterID string) []str
 }
 
 // PlanNodes lists the nodes a cluster with options o will have, before it
-// exists: the same on every backend.
-func PlanNodes(o Options) []NodeSpec {
+// exists: the same names, ids and last octets on every backend.
+func PlanNodes(o Options) []NodeSpec { return PlanNodesOn(o, RunPrefix) }
+
+// PlanNodesOn is PlanNodes on another /24 network (a backend whose runs
+// share one network space gives each its own).
+func PlanNodesOn(o Options, network netip.Prefix) []NodeSpec {
 	o = o.Defaults()
 	controllers := 0
 	if o.KRaft() && o.KafkaNodes > 0 {
 		controllers = o.Controllers
 	}
-	return planNodes(o.ZooKeeperNodes, o.KafkaNodes, controllers, o.KRaft() && o.Controllers == 0)
+	return planNodes(network, o.ZooKeeperNodes, o.KafkaNodes, controllers, o.KRaft() && o.Controllers == 0)
 }

@@ -28,7 +28,7 @@ func props(t *testing.T, s string) map[string]string {
 }
 
 func TestPlanNodes(t *testing.T) {
-	specs := planNodes(3, 3, 0, false)
+	specs := planNodes(RunPrefix, 3, 3, 0, false)
 	want := []string{"zk1 10.213.0.11", "zk2 10.213.0.12", "zk3 10.213.0.13", "kafka1 10.213.0.21", "kafka2 10.213.0.22", "kafka3 10.213.0.23"}
 	if len(specs) != len(want) {
 		t.Fatalf("%d nodes, want %d", len(specs), len(want))
@@ -43,7 +43,7 @@ func TestPlanNodes(t *testing.T) {
 	}
 	// The largest cluster still has distinct addresses.
 	seen := map[string]bool{}
-	for _, s := range planNodes(MaxNodesPerRole, MaxNodesPerRole, 0, false) {
+	for _, s := range planNodes(RunPrefix, MaxNodesPerRole, MaxNodesPerRole, 0, false) {
 		if seen[s.Addr.String()] {
 			t.Errorf("address %s given twice", s.Addr)
 		}
@@ -53,7 +53,7 @@ func TestPlanNodes(t *testing.T) {
 
 func TestZooCfg(t *testing.T) {
 	o := Options{ZooKeeperConfig: map[string]string{"syncLimit": "2"}}.Defaults()
-	specs := planNodes(3, 1, 0, false)
+	specs := planNodes(RunPrefix, 3, 1, 0, false)
 	p := props(t, ZooCfg(specs[1], specs, "/d/zk2/data", o))
 	want := map[string]string{
 		"dataDir":           "/d/zk2/data",
@@ -79,7 +79,7 @@ func TestZooCfg(t *testing.T) {
 
 func TestKafkaProperties(t *testing.T) {
 	o := Options{KafkaConfig: map[string]string{"num.io.threads": "2"}}.Defaults()
-	specs := planNodes(3, 3, 0, false)
+	specs := planNodes(RunPrefix, 3, 3, 0, false)
 	p := props(t, KafkaProperties(specs[4], specs, "/d/kafka2/data", o))
 	want := map[string]string{
 		"broker.id":                        "2",
@@ -102,7 +102,7 @@ func TestKafkaProperties(t *testing.T) {
 		}
 	}
 	// One broker cannot replicate three times: the defaults shrink.
-	small := planNodes(1, 1, 0, false)
+	small := planNodes(RunPrefix, 1, 1, 0, false)
 	p = props(t, KafkaProperties(small[1], small, "/d", o))
 	if p["default.replication.factor"] != "1" || p["min.insync.replicas"] != "1" || p["offsets.topic.replication.factor"] != "1" {
 		t.Errorf("one broker: rf %s, min ISR %s, offsets rf %s; want 1, 1, 1",
@@ -111,7 +111,7 @@ func TestKafkaProperties(t *testing.T) {
 }
 
 func TestJVMArgs(t *testing.T) {
-	specs := planNodes(1, 1, 0, false)
+	specs := planNodes(RunPrefix, 1, 1, 0, false)
 	zk := strings.Join(JVMArgs(specs[0], 128, "/a.jar:/b.jar", "/c/zoo.cfg", "/c/log4j.properties"), " ")
 	for _, want := range []string{"-Xmx128m", "-Xms128m", "-cp /a.jar:/b.jar", "-Dlog4j.configuration=file:/c/log4j.properties", "org.apache.zookeeper.server.quorum.QuorumPeerMain /c/zoo.cfg"} {
 		if !strings.Contains(zk, want) {

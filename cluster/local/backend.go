@@ -2,11 +2,8 @@ package local
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 
 	"github.com/faultline/faultline/cluster"
@@ -45,7 +42,7 @@ func (o *Options) Flags(fs *pflag.FlagSet) {
 
 // Validate checks that a java given is executable.
 func (o *Options) Validate() error {
-	if o.Java != "" && !isExecutable(o.Java) {
+	if o.Java != "" && !cluster.IsExecutable(o.Java) {
 		return fmt.Errorf("--java %s is not an executable file: give the path of a java binary (a JDK 17 or later)", o.Java)
 	}
 	return nil
@@ -92,25 +89,7 @@ func needRoot(why string) error {
 }
 
 // findJava returns the java binary to run the servers on.
-func (o *Options) findJava() (string, error) {
-	if o.Java != "" {
-		return o.Java, nil
-	}
-	if home := os.Getenv("JAVA_HOME"); home != "" {
-		if p := filepath.Join(home, "bin", "java"); isExecutable(p) {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath("java"); err == nil {
-		return p, nil
-	}
-	return "", errors.New("no java found on PATH or in $JAVA_HOME: install a JDK 17 (apt-get install openjdk-17-jre-headless), or give --java")
-}
-
-func isExecutable(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
-}
+func (o *Options) findJava() (string, error) { return cluster.FindJava(o.Java) }
 
 // Status describes a run from its state file.
 func (Backend) Status(ctx context.Context, id string) (cluster.Status, error) {

@@ -121,7 +121,7 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 		}
 		c.nodes = append(c.nodes, n)
 	}
-	if err := writeTools(filepath.Join(c.state.Dir, "bin"), java, dist, o.KafkaVersion); err != nil {
+	if err := cluster.WriteTools(filepath.Join(c.state.Dir, "bin"), java, dist, o.KafkaVersion); err != nil {
 		return nil, err
 	}
 	if o.KRaft() {
@@ -173,43 +173,13 @@ func newRunID() (string, error) {
 // prepareNode writes a node's folder and configuration and starts its
 // namespace worker.
 func (c *localCluster) prepareNode(s cluster.NodeSpec, specs []cluster.NodeSpec, java string) (*localNode, error) {
-	dir := filepath.Join(c.state.Dir, s.Name)
-	n := &localNode{runID: c.state.ID, spec: s, dir: dir, dataDir: filepath.Join(dir, "data"), java: java, onChange: c.recordState}
+	f, err := cluster.WriteNodeFiles(c.state.Dir, s, specs, c.opts, c.dist)
+	if err != nil {
+		return nil, err
+	}
+	n := &localNode{runID: c.state.ID, spec: s, dir: f.Dir, dataDir: f.DataDir, java: java, onChange: c.recordState,
+		configFile: f.ConfigFile, logFile: f.LogFile, log4jFile: f.Log4jFile, args: f.Args}
 	n.net = netfault.NewHostFaults(netfault.Host{Name: s.Name, Addr: s.Addr, NetNSPath: n.netNSPath(), Protected: []netip.Addr{cluster.HarnessAddr}})
-	if err := os.MkdirAll(n.dataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("make %s: %w", n.dataDir, err)
-	}
-	log4j := filepath.Join(dir, "log4j.properties")
-	var config string
-	var heap int
-	switch s.Role {
-	case cluster.RoleZooKeeper:
-		n.configFile = filepath.Join(dir, "zoo.cfg")
-		n.logFile = filepath.Join(dir, "zookeeper.log")
-		config, heap = cluster.ZooCfg(s, specs, n.dataDir, c.opts), c.opts.ZooKeeperHeapMB
-		if err := os.WriteFile(filepath.Join(n.dataDir, "myid"), fmt.Appendf(nil, "%d\n", s.ID), 0o644); err != nil {
-			return nil, fmt.Errorf("write myid of %s: %w", s.Name, err)
-		}
-	case cluster.RoleKafka, cluster.RoleController:
-		n.configFile = filepath.Join(dir, "server.properties")
-		n.logFile = filepath.Join(dir, "server.log")
-		config, heap = cluster.KafkaProperties(s, specs, n.dataDir, c.opts), c.opts.KafkaHeapMB
-		if s.Role == cluster.RoleController {
-			heap = min(heap, 256) // the metadata log is small
-		}
-	}
-	if err := os.WriteFile(n.configFile, []byte(config), 0o644); err != nil {
-		return nil, fmt.Errorf("write config of %s: %w", s.Name, err)
-	}
-	logConfig := cluster.Log4jProperties
-	if s.Role != cluster.RoleZooKeeper && cluster.Log4j2(c.opts.KafkaVersion) {
-		logConfig = cluster.Log4j2Properties
-	}
-	n.log4jFile = log4j
-	if err := os.WriteFile(log4j, []byte(logConfig), 0o644); err != nil {
-		return nil, fmt.Errorf("write log4j config of %s: %w", s.Name, err)
-	}
-	n.args = cluster.JVMArgs(s, heap, c.dist.Classpath(s.Role), n.configFile, log4j)
 	w, err := nsutil.StartWorker(c.net.nodes[s.Name])
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.Name, err)

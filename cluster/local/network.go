@@ -215,14 +215,7 @@ func (n *network) dial(ctx context.Context, network, address string) (net.Conn, 
 }
 
 func dialIn(ctx context.Context, ns netns.NsHandle, network, address string) (net.Conn, error) {
-	var conn net.Conn
-	err := nsutil.RunInNamespace(ns, func() error {
-		var d net.Dialer
-		var err error
-		conn, err = d.DialContext(ctx, network, address)
-		return err
-	})
-	return conn, err
+	return nsutil.DialIn(ctx, ns, network, address)
 }
 
 // close releases the namespace handles; the namespaces stay until deleted.

@@ -6,47 +6,18 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
+
+	"github.com/faultline/faultline/internal/procfs"
 )
 
 // procStat is what faultline reads of a process from /proc/PID/stat.
-type procStat struct {
-	State     byte   // R, S, D, T (stopped: paused), Z, ...
-	StartTime uint64 // clock ticks after boot: with the pid, names a process uniquely
-}
+type procStat = procfs.Stat
 
-func readProcStat(pid int) (procStat, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return procStat{}, err
-	}
-	// The command name (field 2) is in parentheses and may hold spaces.
-	s := string(b)
-	end := strings.LastIndexByte(s, ')')
-	if end < 0 || end+2 >= len(s) {
-		return procStat{}, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	fields := strings.Fields(s[end+2:])
-	// fields[0] is field 3 (state); field 22 (starttime) is fields[19].
-	if len(fields) < 20 || len(fields[0]) != 1 {
-		return procStat{}, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	start, err := strconv.ParseUint(fields[19], 10, 64)
-	if err != nil {
-		return procStat{}, fmt.Errorf("/proc/%d/stat: start time: %w", pid, err)
-	}
-	return procStat{State: fields[0][0], StartTime: start}, nil
-}
+func readProcStat(pid int) (procStat, error) { return procfs.ReadStat(pid) }
 
 // sameProcess reports whether pid still names the process that started at start.
-func sameProcess(pid int, start uint64) bool {
-	if pid <= 0 {
-		return false
-	}
-	st, err := readProcStat(pid)
-	return err == nil && st.StartTime == start && st.State != 'Z'
-}
+func sameProcess(pid int, start uint64) bool { return procfs.SameProcess(pid, start) }
 
 // nsInode returns the inode of a network namespace file.
 func nsInode(path string) (uint64, error) {

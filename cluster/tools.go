@@ -1,12 +1,10 @@
-package local
+package cluster
 
 import (
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/faultline/faultline/cluster"
 )
 
 // The command-line tools a run provides in <dir>/bin, for `cluster exec`:
@@ -23,7 +21,7 @@ var tools = map[string]string{
 // toolClass is a tool's class in a Kafka version: the console producer
 // moved to the tools module in 4.0.
 func toolClass(name, kafkaVersion string) string {
-	if name == "kafka-console-producer" && cluster.Log4j2(kafkaVersion) {
+	if name == "kafka-console-producer" && Log4j2(kafkaVersion) {
 		return "org.apache.kafka.tools.ConsoleProducer"
 	}
 	return tools[name]
@@ -45,9 +43,9 @@ func toolScript(name, class, java, classpath string) string {
 	return b.String()
 }
 
-// writeTools writes the tools' scripts into dir: zkCli runs ZooKeeper's
+// WriteTools writes the tools' scripts into dir, for `cluster exec`: zkCli runs ZooKeeper's
 // jars, the others Kafka's.
-func writeTools(dir, java string, dist cluster.Dist, kafkaVersion string) error {
+func WriteTools(dir, java string, dist Dist, kafkaVersion string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("make %s: %w", dir, err)
 	}
