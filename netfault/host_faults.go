@@ -36,6 +36,27 @@ func (f *HostFaults) SetHost(h Host) {
 	f.queue, f.netem = nil, false // they lived in the old namespace
 }
 
+// Move makes the faults apply at h from now on (a container's new
+// namespace after it started again): it stops the packet queue of the old
+// namespace, then puts the drops and the packet fault in place at h.
+func (f *HostFaults) Move(ctx context.Context, h Host) error {
+	f.mu.Lock()
+	var errs []error
+	if f.queue != nil {
+		if err := f.queue.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop the packet queue of %s's old namespace: %w", f.host.Name, err))
+		}
+		f.queue = nil
+	}
+	f.host = h
+	f.netem = false
+	f.mu.Unlock()
+	if err := f.Reapply(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
 // Drop makes the host drop every inbound packet from the addresses,
 // replacing the drops before; none clears them.
 func (f *HostFaults) Drop(ctx context.Context, from []netip.Addr) error {
