@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -218,4 +220,16 @@ func PartitionLeadersFromMetadata(ctx context.Context, cl *kgo.Client, brokers [
 		}
 	}
 	return out, nil
+}
+
+// NewKRaftClusterID makes a KRaft cluster id: 16 random bytes in URL-safe
+// base64 without padding, as `kafka-storage random-uuid` prints.
+func NewKRaftClusterID() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("make a KRaft cluster id: %w", err)
+	}
+	b[6] = b[6]&0x0f | 0x40 // a version 4 UUID, as Kafka makes them
+	b[8] = b[8]&0x3f | 0x80
+	return base64.RawURLEncoding.EncodeToString(b), nil
 }

@@ -69,7 +69,7 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 	c.state = &runState{ID: id, HarnessPID: os.Getpid(), Created: time.Now(), Dir: o.Dir,
 		ZooKeeperClasspath: dist.ZooKeeper, KafkaClasspath: dist.Kafka, Versions: dist.Versions}
 	if o.KRaft() {
-		if c.state.KRaftClusterID, err = newKRaftClusterID(); err != nil {
+		if c.state.KRaftClusterID, err = cluster.NewKRaftClusterID(); err != nil {
 			return nil, err
 		}
 	}

@@ -3,8 +3,6 @@ package local
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -12,18 +10,6 @@ import (
 
 	"github.com/faultline/faultline/cluster"
 )
-
-// newKRaftClusterID makes a KRaft cluster id: 16 random bytes in URL-safe
-// base64 without padding, as `kafka-storage random-uuid` prints.
-func newKRaftClusterID() (string, error) {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("make a KRaft cluster id: %w", err)
-	}
-	b[6] = b[6]&0x0f | 0x40 // a version 4 UUID, as Kafka makes them
-	b[8] = b[8]&0x3f | 0x80
-	return base64.RawURLEncoding.EncodeToString(b), nil
-}
 
 // formatStorage formats every KRaft node's storage (kafka-storage format)
 // with the run's cluster id, all at once, before any starts.
