@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/faultline/faultline/cluster"
+	"github.com/faultline/faultline/cluster/docker"
 	"github.com/faultline/faultline/cluster/local"
 )
 
@@ -14,6 +15,7 @@ import (
 func All() []cluster.Backend {
 	return []cluster.Backend{
 		local.Backend{},
+		docker.Backend{},
 	}
 }
 

@@ -93,6 +93,6 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	})
 	root.Version = versionText()
 	root.SetVersionTemplate("{{.Version}}\n")
-	root.AddCommand(newClusterCommand(g), newTestCommand(g), newCheckCommand(), newServeCommand(), newVersionCommand(), newMatrixCommand(g), newScenarioCommand(g))
+	root.AddCommand(newClusterCommand(g), newTestCommand(g), newCheckCommand(), newServeCommand(), newVersionCommand(), newMatrixCommand(g), newScenarioCommand(g), newDockerCommand())
 	return root
 }
