@@ -46,7 +46,7 @@ func (Backend) NewOptions() cluster.BackendOptions { return &Options{} }
 // Flags binds --docker-java, --docker-image and --docker-pool.
 func (o *Options) Flags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Java, "docker-java", "", "docker backend: the java whose runtime the image was made from (default $JAVA_HOME/bin/java, else java on PATH)")
-	fs.StringVar(&o.Image, "docker-image", "", "docker backend: the image the containers run (default the one `faultline docker setup` makes)")
+	fs.StringVar(&o.Image, "docker-image", "", "docker backend: the image the containers run (default the one faultline docker setup makes)")
 	fs.StringVar(&o.Pool, "docker-pool", "", "docker backend: the network each run's /24 is drawn from (default "+DefaultPool+")")
 }
 
