@@ -18,7 +18,6 @@ import (
 	"github.com/faultline/faultline/cluster"
 	"github.com/faultline/faultline/internal/procfs"
 	"github.com/faultline/faultline/netfault"
-	"github.com/go-zookeeper/zk"
 	"github.com/moby/moby/api/types/container"
 	dockernet "github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
@@ -39,9 +38,11 @@ type dockerCluster struct {
 	network *testcontainers.DockerNetwork
 	nodes   []*node
 	hosts   []*clientHost
+	// Roster answers the lookups, status, health and leaders; nil until
+	// the containers are made.
+	*cluster.Roster
 
-	mu     sync.Mutex // guards zkConn and closed
-	zkConn *zk.Conn
+	mu     sync.Mutex // guards closed
 	closed bool
 }
 
@@ -133,18 +134,19 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 		}
 		c.hosts = append(c.hosts, ch)
 	}
+	c.Roster = cluster.NewRoster(id, o.KRaft(), c.nodes, c.hosts, c.Dial, c.log)
 	// ZooKeeper first, then dedicated controllers, then brokers, as the
 	// local backend does: JVMs starting all at once on two cores slow each
 	// other.
 	for _, role := range []cluster.Role{cluster.RoleZooKeeper, cluster.RoleController, cluster.RoleKafka} {
-		if err := c.startRole(ctx, role); err != nil {
+		if err := c.StartRole(ctx, role); err != nil {
 			return nil, err
 		}
 		switch {
 		case role == cluster.RoleZooKeeper && len(c.ZooKeepers()) > 0:
-			err = c.waitFor(ctx, role)
+			err = c.WaitFor(ctx, role)
 		case role == cluster.RoleController:
-			err = c.waitListening(ctx, role)
+			err = c.WaitListening(ctx, role)
 		}
 		if err != nil {
 			return nil, err
@@ -283,61 +285,11 @@ func (c *dockerCluster) makeClientHost(ctx context.Context, ref string, h cluste
 	return ch, nil
 }
 
-func (c *dockerCluster) startRole(ctx context.Context, role cluster.Role) error {
-	for _, n := range c.nodes {
-		if n.spec.Role == role {
-			c.log.Info("starting node", "node", n.spec.Name)
-			if err := n.Start(ctx); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 func (c *dockerCluster) ID() string                 { return c.id }
 func (c *dockerCluster) Versions() cluster.Versions { return c.dist.Versions }
 
 // Dir is the run's work directory.
 func (c *dockerCluster) Dir() string { return c.dir }
-
-func (c *dockerCluster) ClientHosts() []cluster.ClientHost {
-	hosts := make([]cluster.ClientHost, len(c.hosts))
-	for i, h := range c.hosts {
-		hosts[i] = h
-	}
-	return hosts
-}
-
-func (c *dockerCluster) Nodes() []cluster.Node {
-	nodes := make([]cluster.Node, len(c.nodes))
-	for i, n := range c.nodes {
-		nodes[i] = n
-	}
-	return nodes
-}
-
-func (c *dockerCluster) Node(name string) (cluster.Node, bool) {
-	for _, n := range c.nodes {
-		if n.spec.Name == name {
-			return n, true
-		}
-	}
-	return nil, false
-}
-
-func (c *dockerCluster) byRole(role cluster.Role) []cluster.Node {
-	var nodes []cluster.Node
-	for _, n := range c.nodes {
-		if n.spec.Role == role {
-			nodes = append(nodes, n)
-		}
-	}
-	return nodes
-}
-
-func (c *dockerCluster) ZooKeepers() []cluster.Node { return c.byRole(cluster.RoleZooKeeper) }
-func (c *dockerCluster) Brokers() []cluster.Node    { return c.byRole(cluster.RoleKafka) }
 
 // Dial connects from this machine, the harness's side of the run's
 // network (its gateway, which no fault drops).
@@ -352,14 +304,6 @@ func (c *dockerCluster) Dial(ctx context.Context, network, address string) (net.
 	return d.DialContext(ctx, network, address)
 }
 
-func (c *dockerCluster) nodeProcesses(ctx context.Context) []cluster.NodeProcess {
-	procs := make([]cluster.NodeProcess, len(c.nodes))
-	for i, n := range c.nodes {
-		procs[i] = n.process(ctx)
-	}
-	return procs
-}
-
 // Close removes the containers (a short grace to stop), the network, the
 // nodes' data unless kept, and the work directory when made for the run.
 // The servers' logs are in the run's folder already.
@@ -370,12 +314,8 @@ func (c *dockerCluster) Close(ctx context.Context) error {
 		return nil
 	}
 	c.closed = true
-	conn := c.zkConn
-	c.zkConn = nil
 	c.mu.Unlock()
-	if conn != nil {
-		conn.Close()
-	}
+	c.CloseZooKeeper()
 	c.log.Info("tearing down")
 	var all []nodeContainer
 	for _, n := range c.nodes {

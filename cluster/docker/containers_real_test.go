@@ -114,7 +114,7 @@ func TestSleepingContainers(t *testing.T) {
 	if err := n2.Pause(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if p := n2.process(ctx); p.Process != cluster.ProcessPaused {
+	if p := n2.Process(ctx); p.Process != cluster.ProcessPaused {
 		t.Fatalf("paused c2 is %s", p.Process)
 	}
 	if err := n2.Resume(ctx); err != nil {

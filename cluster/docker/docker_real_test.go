@@ -156,14 +156,14 @@ func testPartitionAcrossRestart(ctx context.Context, t *testing.T, c cluster.Clu
 		t.Fatal(err)
 	}
 	oldPath := zk3.(*node).ns.host.NetNSPath
-	oldPID := zk3.(*node).process(ctx).PID
+	oldPID := zk3.(*node).Process(ctx).PID
 	if err := zk3.Kill(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := zk3.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if pid := zk3.(*node).process(ctx).PID; pid == oldPID || pid == 0 {
+	if pid := zk3.(*node).Process(ctx).PID; pid == oldPID || pid == 0 {
 		t.Fatalf("zk3's pid after the restart is %d (before %d)", pid, oldPID)
 	}
 	if !hasFaultlineTable(t, zk3.(*node).ns.host.NetNSPath) {

@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -174,8 +175,8 @@ func (n *node) Running() bool {
 	return err == nil && running
 }
 
-// process is what QueryStatus needs of the node.
-func (n *node) process(ctx context.Context) cluster.NodeProcess {
+// Process says what the container's process is doing now.
+func (n *node) Process(ctx context.Context) cluster.NodeProcess {
 	p := cluster.NodeProcess{NodeSpec: n.spec, Process: cluster.ProcessDown}
 	running, paused, pid, err := n.state(ctx)
 	switch {
@@ -186,6 +187,14 @@ func (n *node) process(ctx context.Context) cluster.NodeProcess {
 		p.PID, p.Process = pid, cluster.ProcessRunning
 	}
 	return p
+}
+
+// ExitedOnStart says the container stopped when it does not run.
+func (n *node) ExitedOnStart(ctx context.Context) error {
+	if running, _, _, err := n.state(ctx); err == nil && !running {
+		return errors.New("its container exited on start")
+	}
+	return nil
 }
 
 // waitState polls until ok holds of the container's state (5 s at most).

@@ -263,3 +263,21 @@ func (n *localNode) waitExit(d time.Duration) bool {
 		return false
 	}
 }
+
+// Process says what the node's server process is doing now.
+func (n *localNode) Process(context.Context) cluster.NodeProcess { return n.state().process() }
+
+// ExitedOnStart says how the server exited when its process has ended
+// since it was started.
+func (n *localNode) ExitedOnStart(context.Context) error {
+	done, exitErr := n.exited()
+	if done == nil {
+		return nil
+	}
+	select {
+	case <-done:
+		return fmt.Errorf("exited on start (%v)", exitErr())
+	default:
+		return nil
+	}
+}
