@@ -2,8 +2,6 @@ package docker
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -85,19 +83,15 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.StartTimeout)
 	defer cancel()
-	id, err := newRunID()
+	id, err := cluster.NewRunID()
 	if err != nil {
 		d.close()
 		return nil, err
 	}
-	c := &dockerCluster{id: id, opts: o, log: o.Logger.With("run", id, "backend", "docker"), d: d, dist: dist, dir: o.Dir}
-	if c.dir == "" {
-		c.dir = filepath.Join(os.TempDir(), "faultline-"+id)
-		c.rmDir = !o.KeepDir
-	}
-	if c.dir, err = filepath.Abs(c.dir); err != nil {
+	c := &dockerCluster{id: id, opts: o, log: o.Logger.With("run", id, "backend", "docker"), d: d, dist: dist}
+	if c.dir, c.rmDir, err = cluster.WorkDir(o, id); err != nil {
 		d.close()
-		return nil, fmt.Errorf("work directory: %w", err)
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
@@ -157,14 +151,6 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 	}
 	c.log.Info("cluster is up", "dir", c.dir, "network", c.subnet)
 	return c, nil
-}
-
-func newRunID() (string, error) {
-	b := make([]byte, 3)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("make run id: %w", err)
-	}
-	return hex.EncodeToString(b), nil
 }
 
 // harnessLabel names this process: pid and start time.

@@ -51,7 +51,7 @@ func TestSleepingContainers(t *testing.T) {
 	d, ref := requireDaemon(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	id, _ := newRunID()
+	id, _ := cluster.NewRunID()
 	pool, _ := netip.ParsePrefix(DefaultPool)
 	c := &dockerCluster{id: id, opts: cluster.Options{CacheDir: t.TempDir()}.Defaults(), log: slog.New(slog.DiscardHandler), d: d, dir: t.TempDir()}
 	c.opts.ClientHosts = 2

@@ -2,8 +2,6 @@ package local
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net"
@@ -61,12 +59,12 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.StartTimeout)
 	defer cancel()
-	id, err := newRunID()
+	id, err := cluster.NewRunID()
 	if err != nil {
 		return nil, err
 	}
 	c := &localCluster{opts: o, lopts: lo, log: o.Logger.With("run", id), dist: dist}
-	c.state = &runState{ID: id, HarnessPID: os.Getpid(), Created: time.Now(), Dir: o.Dir,
+	c.state = &runState{ID: id, HarnessPID: os.Getpid(), Created: time.Now(),
 		ZooKeeperClasspath: dist.ZooKeeper, KafkaClasspath: dist.Kafka, Versions: dist.Versions}
 	if o.KRaft() {
 		if c.state.KRaftClusterID, err = cluster.NewKRaftClusterID(); err != nil {
@@ -76,14 +74,8 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 	if st, err := readProcStat(os.Getpid()); err == nil {
 		c.state.HarnessStart = st.StartTime
 	}
-	if c.state.Dir == "" {
-		c.state.Dir = filepath.Join(os.TempDir(), "faultline-"+id)
-		c.state.RemoveDir = !o.KeepDir
-	}
-	// The servers run in their nodes' folders: every path they are given
-	// must be absolute.
-	if c.state.Dir, err = filepath.Abs(c.state.Dir); err != nil {
-		return nil, fmt.Errorf("work directory: %w", err)
+	if c.state.Dir, c.state.RemoveDir, err = cluster.WorkDir(o, id); err != nil {
+		return nil, err
 	}
 	specs := cluster.PlanNodes(o)
 	hosts := cluster.PlanClientHosts(o)
@@ -161,14 +153,6 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 	c.recordState()
 	c.log.Info("cluster is up", "dir", c.state.Dir)
 	return c, nil
-}
-
-func newRunID() (string, error) {
-	b := make([]byte, 3)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("make run id: %w", err)
-	}
-	return hex.EncodeToString(b), nil
 }
 
 // prepareNode writes a node's folder and configuration and starts its
