@@ -87,3 +87,38 @@ log4j.appender.stderr.Target=System.err
 log4j.appender.stderr.layout=org.apache.log4j.PatternLayout
 log4j.appender.stderr.layout.ConversionPattern=%p %m (%c)%n
 `
+
+// ExecEnv is the environment `cluster exec` gives a command on node self
+// of run runID, besides the PATH that finds the run's tools: the run, the
+// node and its addresses (FAULTLINE_RUN, FAULTLINE_NODE,
+// FAULTLINE_NODE_ADDR, FAULTLINE_CLIENT_ADDR), the ensemble and brokers
+// of nodes (FAULTLINE_ZK_CONNECT, FAULTLINE_BOOTSTRAP; on a node that
+// serves one, that node alone, so the shell talks to the node it runs
+// on), and the classpath of self's server (FAULTLINE_CLASSPATH).
+func ExecEnv(runID string, self NodeSpec, nodes []NodeSpec, classpath string) []string {
+	var zks, brokers []string
+	for _, n := range nodes {
+		switch n.Role {
+		case RoleZooKeeper:
+			zks = append(zks, n.ClientAddr())
+		case RoleKafka:
+			brokers = append(brokers, n.ClientAddr())
+		}
+	}
+	zkConnect, bootstrap := strings.Join(zks, ","), strings.Join(brokers, ",")
+	switch self.Role {
+	case RoleZooKeeper:
+		zkConnect = self.ClientAddr()
+	case RoleKafka:
+		bootstrap = self.ClientAddr()
+	}
+	return []string{
+		"FAULTLINE_RUN=" + runID,
+		"FAULTLINE_NODE=" + self.Name,
+		"FAULTLINE_NODE_ADDR=" + self.Addr.String(),
+		"FAULTLINE_CLIENT_ADDR=" + self.ClientAddr(),
+		"FAULTLINE_ZK_CONNECT=" + zkConnect,
+		"FAULTLINE_BOOTSTRAP=" + bootstrap,
+		"FAULTLINE_CLASSPATH=" + classpath,
+	}
+}

@@ -175,46 +175,26 @@ func Exec(ctx context.Context, runID, nodeName string, argv []string, o cluster.
 		return 0, err
 	}
 	var self *container.Summary
-	var names, zks, brokers []string
+	var s cluster.NodeSpec
+	var names []string
+	var specs []cluster.NodeSpec
 	for i, c := range ctrs {
-		s, err := specFromLabels(c.Labels)
+		spec, err := specFromLabels(c.Labels)
 		if err != nil {
 			return 0, err
 		}
-		names = append(names, s.Name)
-		if s.Name == nodeName {
-			self = &ctrs[i]
-		}
-		switch s.Role {
-		case cluster.RoleZooKeeper:
-			zks = append(zks, s.ClientAddr())
-		case cluster.RoleKafka:
-			brokers = append(brokers, s.ClientAddr())
+		names, specs = append(names, spec.Name), append(specs, spec)
+		if spec.Name == nodeName {
+			self, s = &ctrs[i], spec
 		}
 	}
 	if self == nil {
 		slices.Sort(names)
 		return 0, fmt.Errorf("run %s has no node %q: choose one of %s", runID, nodeName, strings.Join(names, ", "))
 	}
-	s, _ := specFromLabels(self.Labels)
-	zkConnect, bootstrap := strings.Join(zks, ","), strings.Join(brokers, ",")
-	if s.Role == cluster.RoleZooKeeper {
-		zkConnect = s.ClientAddr() // the shell talks to the node it runs on
-	}
-	if s.Role == cluster.RoleKafka {
-		bootstrap = s.ClientAddr()
-	}
 	bin := filepath.Join(self.Labels[labelDir], "bin")
-	env := []string{
-		"PATH=" + bin + ":/usr/local/bin:/usr/bin:/bin",
-		"FAULTLINE_RUN=" + runID,
-		"FAULTLINE_NODE=" + s.Name,
-		"FAULTLINE_NODE_ADDR=" + s.Addr.String(),
-		"FAULTLINE_CLIENT_ADDR=" + s.ClientAddr(),
-		"FAULTLINE_ZK_CONNECT=" + zkConnect,
-		"FAULTLINE_BOOTSTRAP=" + bootstrap,
-		"FAULTLINE_CLASSPATH=" + self.Labels[labelClasspath],
-	}
+	env := append([]string{"PATH=" + bin + ":/usr/local/bin:/usr/bin:/bin"},
+		cluster.ExecEnv(runID, s, specs, self.Labels[labelClasspath])...)
 	return d.exec(ctx, self.ID, s.Name, argv, env, o)
 }
 

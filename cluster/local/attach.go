@@ -67,23 +67,15 @@ func Exec(ctx context.Context, runID, node string, argv []string, o cluster.Exec
 		return 0, err
 	}
 	var self *nodeState
-	var zks, brokers []string
+	specs := make([]cluster.NodeSpec, len(st.Nodes))
+	names := make([]string, len(st.Nodes))
 	for i, n := range st.Nodes {
 		if n.Name == node {
 			self = &st.Nodes[i]
 		}
-		switch n.Role {
-		case cluster.RoleZooKeeper:
-			zks = append(zks, n.ClientAddr())
-		case cluster.RoleKafka:
-			brokers = append(brokers, n.ClientAddr())
-		}
+		specs[i], names[i] = n.NodeSpec, n.Name
 	}
 	if self == nil {
-		names := make([]string, len(st.Nodes))
-		for i, n := range st.Nodes {
-			names[i] = n.Name
-		}
 		return 0, fmt.Errorf("run %s has no node %q: choose one of %s", st.ID, node, strings.Join(names, ", "))
 	}
 	ns, err := netns.GetFromPath(self.NetNSPath)
@@ -92,14 +84,6 @@ func Exec(ctx context.Context, runID, node string, argv []string, o cluster.Exec
 	}
 	defer ns.Close()
 	bin := filepath.Join(st.Dir, "bin")
-	zkConnect := strings.Join(zks, ",")
-	if self.Role == cluster.RoleZooKeeper {
-		zkConnect = self.ClientAddr() // the shell talks to the node it runs on
-	}
-	bootstrap := strings.Join(brokers, ",")
-	if self.Role == cluster.RoleKafka {
-		bootstrap = self.ClientAddr()
-	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	if !strings.Contains(argv[0], "/") {
 		if _, err := os.Stat(filepath.Join(bin, argv[0])); err == nil {
@@ -107,16 +91,8 @@ func Exec(ctx context.Context, runID, node string, argv []string, o cluster.Exec
 			cmd.Err = nil
 		}
 	}
-	cmd.Env = append(os.Environ(),
-		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
-		"FAULTLINE_RUN="+st.ID,
-		"FAULTLINE_NODE="+self.Name,
-		"FAULTLINE_NODE_ADDR="+self.Addr.String(),
-		"FAULTLINE_CLIENT_ADDR="+self.ClientAddr(),
-		"FAULTLINE_ZK_CONNECT="+zkConnect,
-		"FAULTLINE_BOOTSTRAP="+bootstrap,
-		"FAULTLINE_CLASSPATH="+st.classpath(self.Role),
-	)
+	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	cmd.Env = append(cmd.Env, cluster.ExecEnv(st.ID, self.NodeSpec, specs, st.classpath(self.Role))...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 	// The command is started from a thread inside the node's namespace;
 	// it inherits that namespace and nothing else of the node.
