@@ -106,8 +106,35 @@ func (r *Roster) brokerAddrs() []string {
 	return addrs
 }
 
-// StartRole starts the nodes of role, one after another.
-func (r *Roster) StartRole(ctx context.Context, role Role) error {
+// StartAll starts every node and returns once the cluster is healthy
+// (WaitHealthy). ZooKeeper comes first, and serves before anything else
+// starts: brokers in ZooKeeper mode register there. Dedicated controllers
+// come next, and the brokers once the controllers listen: six JVMs
+// starting at once on two cores slow each other, and the quorum elects
+// sooner with the cores to itself.
+func (r *Roster) StartAll(ctx context.Context) error {
+	if err := r.startRole(ctx, RoleZooKeeper); err != nil {
+		return err
+	}
+	if len(r.ZooKeepers()) > 0 {
+		if err := r.waitFor(ctx, RoleZooKeeper); err != nil {
+			return err
+		}
+	}
+	if err := r.startRole(ctx, RoleController); err != nil {
+		return err
+	}
+	if err := r.waitListening(ctx, RoleController); err != nil {
+		return err
+	}
+	if err := r.startRole(ctx, RoleKafka); err != nil {
+		return err
+	}
+	return r.WaitHealthy(ctx)
+}
+
+// startRole starts the nodes of role, one after another.
+func (r *Roster) startRole(ctx context.Context, role Role) error {
 	for _, n := range r.nodes {
 		if n.Role() == role {
 			r.log.Info("starting node", "node", n.Name())
@@ -180,7 +207,7 @@ func (r *Roster) Status(ctx context.Context) (Status, error) {
 }
 
 // WaitHealthy waits until every node serves (see Cluster.WaitHealthy).
-func (r *Roster) WaitHealthy(ctx context.Context) error { return r.WaitFor(ctx, "") }
+func (r *Roster) WaitHealthy(ctx context.Context) error { return r.waitFor(ctx, "") }
 
 // exitedOnStart is the error of the first node of role (every node when
 // role is empty) whose server has exited since it was started.
@@ -196,10 +223,10 @@ func (r *Roster) exitedOnStart(ctx context.Context, role Role) error {
 	return nil
 }
 
-// WaitFor polls until the nodes of role (every node when role is empty)
+// waitFor polls until the nodes of role (every node when role is empty)
 // serve. A node whose server exits fails it at once; when ctx ends first,
 // the error names the node that was not healthy.
-func (r *Roster) WaitFor(ctx context.Context, role Role) error {
+func (r *Roster) waitFor(ctx context.Context, role Role) error {
 	conn, err := r.zkIfAny()
 	if err != nil {
 		return err
@@ -242,9 +269,9 @@ func onlyRole(nodes []NodeStatus, role Role) []NodeStatus {
 	return out
 }
 
-// WaitListening waits until every node of role accepts connections on
+// waitListening waits until every node of role accepts connections on
 // its client address. A node of role whose server exits fails it at once.
-func (r *Roster) WaitListening(ctx context.Context, role Role) error {
+func (r *Roster) waitListening(ctx context.Context, role Role) error {
 	for _, n := range r.nodes {
 		if n.Role() != role {
 			continue

@@ -75,7 +75,7 @@ func TestRosterLookups(t *testing.T) {
 
 func TestRosterStartRole(t *testing.T) {
 	r, _, started := newTestRoster(t, nil)
-	if err := r.StartRole(context.Background(), RoleKafka); err != nil {
+	if err := r.startRole(context.Background(), RoleKafka); err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"kafka1", "kafka2"}; !slices.Equal(*started, want) {
@@ -94,17 +94,17 @@ func TestRosterWaitListening(t *testing.T) {
 	r, nodes, _ := newTestRoster(t, dial)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := r.WaitListening(ctx, RoleKafka); err != nil {
+	if err := r.waitListening(ctx, RoleKafka); err != nil {
 		t.Fatalf("listening brokers: %v", err)
 	}
 	nodes[4].exited = errors.New("exited on start (exit status 1)")
-	err := r.WaitListening(ctx, RoleKafka)
+	err := r.waitListening(ctx, RoleKafka)
 	var ne *NodeError
 	if !errors.As(err, &ne) || ne.Node != "kafka2" || ne.LogFile != "/logs/kafka2" {
 		t.Fatalf("an exited broker: %v, want kafka2's NodeError with its log", err)
 	}
-	if err := r.WaitFor(ctx, RoleKafka); !errors.As(err, &ne) || ne.Node != "kafka2" {
-		t.Fatalf("WaitFor an exited broker: %v, want kafka2's NodeError", err)
+	if err := r.waitFor(ctx, RoleKafka); !errors.As(err, &ne) || ne.Node != "kafka2" {
+		t.Fatalf("waitFor an exited broker: %v, want kafka2's NodeError", err)
 	}
 }
 
@@ -117,7 +117,7 @@ func TestRosterWaitListeningTimesOut(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	var ne *NodeError
-	if err := r.WaitListening(ctx, RoleKafka); !errors.As(err, &ne) || ne.Node != "kafka1" {
+	if err := r.waitListening(ctx, RoleKafka); !errors.As(err, &ne) || ne.Node != "kafka1" {
 		t.Fatalf("got %v, want kafka1 not listening in time", err)
 	}
 }

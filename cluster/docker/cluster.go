@@ -129,24 +129,7 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 		c.hosts = append(c.hosts, ch)
 	}
 	c.Roster = cluster.NewRoster(id, o.KRaft(), c.nodes, c.hosts, c.Dial, c.log)
-	// ZooKeeper first, then dedicated controllers, then brokers, as the
-	// local backend does: JVMs starting all at once on two cores slow each
-	// other.
-	for _, role := range []cluster.Role{cluster.RoleZooKeeper, cluster.RoleController, cluster.RoleKafka} {
-		if err := c.StartRole(ctx, role); err != nil {
-			return nil, err
-		}
-		switch {
-		case role == cluster.RoleZooKeeper && len(c.ZooKeepers()) > 0:
-			err = c.WaitFor(ctx, role)
-		case role == cluster.RoleController:
-			err = c.WaitListening(ctx, role)
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	if err := c.WaitHealthy(ctx); err != nil {
+	if err := c.StartAll(ctx); err != nil {
 		return nil, err
 	}
 	c.log.Info("cluster is up", "dir", c.dir, "network", c.subnet)

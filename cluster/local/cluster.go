@@ -123,28 +123,7 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 		}
 	}
 	c.recordState()
-	// ZooKeeper first: brokers in ZooKeeper mode register there.
-	if err := c.StartRole(ctx, cluster.RoleZooKeeper); err != nil {
-		return nil, err
-	}
-	if len(c.ZooKeepers()) > 0 {
-		if err := c.WaitFor(ctx, cluster.RoleZooKeeper); err != nil {
-			return nil, err
-		}
-	}
-	// Dedicated controllers next, and the brokers once they listen: six
-	// JVMs starting at once on two cores slow each other, and the quorum
-	// elects sooner with the cores to itself.
-	if err := c.StartRole(ctx, cluster.RoleController); err != nil {
-		return nil, err
-	}
-	if err := c.WaitListening(ctx, cluster.RoleController); err != nil {
-		return nil, err
-	}
-	if err := c.StartRole(ctx, cluster.RoleKafka); err != nil {
-		return nil, err
-	}
-	if err := c.WaitHealthy(ctx); err != nil {
+	if err := c.StartAll(ctx); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
