@@ -152,8 +152,15 @@ func (n *node) Pause(ctx context.Context) error {
 	return n.waitState(ctx, "pause", func(running, paused bool) bool { return paused || !running })
 }
 
-// Resume thaws a paused container.
+// Resume thaws a paused container. One that is not paused (running, or
+// stopped) is left as it is, as SIGCONT leaves a process that is not
+// stopped: the nemesis's final heal resumes every node.
 func (n *node) Resume(ctx context.Context) error {
+	if _, paused, _, err := n.state(ctx); err != nil {
+		return fmt.Errorf("resume %s: %w", n.spec.Name, err)
+	} else if !paused {
+		return nil
+	}
 	if _, err := n.d.api.ContainerUnpause(ctx, n.c.GetContainerID(), client.ContainerUnpauseOptions{}); err != nil {
 		return fmt.Errorf("resume %s: %w", n.spec.Name, err)
 	}
