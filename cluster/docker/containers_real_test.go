@@ -25,19 +25,19 @@ func requireDaemon(t *testing.T) (*daemon, string) {
 	defer cancel()
 	d, err := connect(ctx)
 	if err != nil {
-		t.Skipf("docker backend: %v", err)
+		realtest.NoDocker(t, err)
 	}
 	t.Cleanup(d.close)
 	rt, err := findRuntime("")
 	if err != nil {
-		t.Skipf("docker backend: %v", err)
+		realtest.NoDocker(t, err)
 	}
 	ref, err := imageRef(rt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if has, err := d.hasImage(ctx, ref); err != nil || !has {
-		t.Skipf("docker backend: %v", errNoImage(ref))
+		realtest.NoDocker(t, errNoImage(ref))
 	}
 	return d, ref
 }

@@ -49,3 +49,19 @@ func Eventually(t testing.TB, d time.Duration, what string, cond func() (bool, s
 	}
 	t.Fatalf("%s: not within %s (last: %s)", what, d, last)
 }
+
+// DockerEnv is the environment variable that says a Docker daemon and the
+// runtime image are there (.ci/run sets it after starting the daemon and
+// making the image): then a Docker test that finds neither fails instead
+// of skipping.
+const DockerEnv = "FAULTLINE_DOCKER_TESTS"
+
+// NoDocker skips a Docker test for why (no daemon, no image), unless
+// DockerEnv=1 said they are there: then it fails.
+func NoDocker(t testing.TB, why error) {
+	t.Helper()
+	if os.Getenv(DockerEnv) == "1" {
+		t.Fatalf("%s=1 says a Docker daemon and the runtime image are there, but: %v", DockerEnv, why)
+	}
+	t.Skipf("docker backend: %v (start a daemon with scripts/start-dockerd.sh and run faultline docker setup; %s=1 makes this a failure)", why, DockerEnv)
+}
