@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -54,3 +55,16 @@ func tailFile(path string, lines int) string {
 	}
 	return strings.Join(all, "\n")
 }
+
+// ErrNoRun is what a backend's Status, Exec and Down say (errors.Is) when
+// asked for the only run there is and it has none: the command may then
+// ask another backend.
+var ErrNoRun = errors.New("no run")
+
+// NoRun is an error that says msg and is ErrNoRun.
+func NoRun(msg string) error { return noRunError(msg) }
+
+type noRunError string
+
+func (e noRunError) Error() string        { return string(e) }
+func (e noRunError) Is(target error) bool { return target == ErrNoRun }

@@ -77,7 +77,7 @@ func (d *daemon) resolveRun(ctx context.Context, id string) (string, error) {
 	}
 	switch len(ids) {
 	case 0:
-		return "", errors.New("no faultline run is on the Docker daemon: start one with `faultline cluster up --backend docker`")
+		return "", cluster.NoRun("no faultline run is on the Docker daemon: start one with `faultline cluster up --backend docker`")
 	case 1:
 		return ids[0], nil
 	default:

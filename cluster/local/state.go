@@ -131,7 +131,7 @@ func resolveRun(id string) (*runState, error) {
 	}
 	switch len(ids) {
 	case 0:
-		return nil, errors.New("no faultline cluster is running on this machine: start one with `faultline cluster up`")
+		return nil, cluster.NoRun("no faultline cluster is running on this machine: start one with `faultline cluster up`")
 	case 1:
 		return readState(ids[0])
 	default:

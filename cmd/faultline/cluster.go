@@ -258,13 +258,13 @@ func newClusterStatusCommand() *cobra.Command {
 		Short: "Describe a running cluster: each node's process, ZooKeeper mode, broker registration, the controller",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			backend, err := backends.Get(backendName)
-			if err != nil {
-				return err
-			}
 			ctx, stop := signalContext()
 			defer stop()
-			st, err := backend.Status(ctx, run)
+			var st cluster.Status
+			err := onRunsBackend(cmd, backendName, func(b cluster.Backend) (err error) {
+				st, err = b.Status(ctx, run)
+				return err
+			})
 			if err != nil {
 				return err
 			}
@@ -351,14 +351,14 @@ FAULTLINE_BOOTSTRAP and FAULTLINE_CLASSPATH. The exit code is the command's.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			backend, err := backends.Get(backendName)
-			if err != nil {
-				return err
-			}
 			ctx, stop := signalContext()
 			defer stop()
-			code, err := backend.Exec(ctx, run, args[0], args[1:], cluster.ExecOptions{
-				Stdin: cmd.InOrStdin(), Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
+			var code int
+			err := onRunsBackend(cmd, backendName, func(b cluster.Backend) (err error) {
+				code, err = b.Exec(ctx, run, args[0], args[1:], cluster.ExecOptions{
+					Stdin: cmd.InOrStdin(), Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
+				})
+				return err
 			})
 			if err != nil {
 				return err
@@ -397,4 +397,30 @@ func newClusterFetchCommand() *cobra.Command {
 	}
 	addVersionFlags(cmd.Flags(), &o)
 	return cmd
+}
+
+// onRunsBackend calls do with the backend --backend names. When the flag
+// was not given and that backend has no run (cluster.ErrNoRun), it asks
+// the other backends in turn, so that `cluster status` and `cluster exec`
+// find a docker run without being told; unless one of them does it, the
+// error is the named backend's (a machine with no Docker daemon still
+// hears that no cluster runs).
+func onRunsBackend(cmd *cobra.Command, name string, do func(cluster.Backend) error) error {
+	backend, err := backends.Get(name)
+	if err != nil {
+		return err
+	}
+	first := do(backend)
+	if first == nil || !errors.Is(first, cluster.ErrNoRun) || cmd.Flags().Changed("backend") {
+		return first
+	}
+	for _, other := range backends.All() {
+		if other.Name() == backend.Name() {
+			continue
+		}
+		if err := do(other); err == nil {
+			return nil
+		}
+	}
+	return first
 }
