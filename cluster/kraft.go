@@ -226,10 +226,16 @@ func PartitionLeadersFromMetadata(ctx context.Context, cl *kgo.Client, brokers [
 // base64 without padding, as `kafka-storage random-uuid` prints.
 func NewKRaftClusterID() (string, error) {
 	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("make a KRaft cluster id: %w", err)
+	for {
+		if _, err := rand.Read(b); err != nil {
+			return "", fmt.Errorf("make a KRaft cluster id: %w", err)
+		}
+		b[6] = b[6]&0x0f | 0x40 // a version 4 UUID, as Kafka makes them
+		b[8] = b[8]&0x3f | 0x80
+		// Never one that starts with '-', as Kafka's Uuid.randomUuid: on
+		// kafka-storage's command line (-t ID) it would read as a flag.
+		if id := base64.RawURLEncoding.EncodeToString(b); id[0] != '-' {
+			return id, nil
+		}
 	}
-	b[6] = b[6]&0x0f | 0x40 // a version 4 UUID, as Kafka makes them
-	b[8] = b[8]&0x3f | 0x80
-	return base64.RawURLEncoding.EncodeToString(b), nil
 }

@@ -121,6 +121,19 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 		}
 		c.nodes = append(c.nodes, n)
 	}
+	if kraftID != "" {
+		// Formatted here, once per kind of node (the start script's own
+		// format then finds meta.properties and skips).
+		var kraft []cluster.KRaftStorage
+		for _, n := range c.nodes {
+			if n.spec.Role != cluster.RoleZooKeeper {
+				kraft = append(kraft, cluster.KRaftStorage{Spec: n.spec, Files: n.files})
+			}
+		}
+		if err := cluster.FormatKRaftStorage(ctx, rt.Java, c.dist.Kafka, kraftID, kraft); err != nil {
+			return nil, err
+		}
+	}
 	for _, h := range hostSpecs {
 		ch, err := c.makeClientHost(ctx, ref, h, labels)
 		if err != nil {

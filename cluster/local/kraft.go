@@ -1,43 +1,22 @@
 package local
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"fmt"
-	"os/exec"
-	"sync"
 
 	"github.com/faultline/faultline/cluster"
 )
 
-// formatStorage formats every KRaft node's storage (kafka-storage format)
-// with the run's cluster id, all at once, before any starts.
+// formatStorage formats every KRaft node's storage with the run's cluster
+// id, before any starts (cluster.FormatKRaftStorage: one kafka-storage
+// format per kind of node, copied to the others).
 func (c *localCluster) formatStorage(ctx context.Context, java string) error {
-	var wg sync.WaitGroup
-	errs := make([]error, len(c.nodes))
-	for i, n := range c.nodes {
+	var nodes []cluster.KRaftStorage
+	for _, n := range c.nodes {
 		if n.spec.Role == cluster.RoleZooKeeper {
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			args := cluster.StorageFormatArgs(c.dist.Kafka, n.configFile, n.log4jFile, c.state.KRaftClusterID)
-			cmd := exec.CommandContext(ctx, java, args...)
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
-			if err := cmd.Run(); err != nil {
-				errs[i] = &cluster.NodeError{Node: n.spec.Name, Err: fmt.Errorf("format its KRaft storage: %w: %s", err, lastLine(out.String())), LogFile: n.logFile}
-			}
-		}()
+		nodes = append(nodes, cluster.KRaftStorage{Spec: n.spec, Files: cluster.NodeFiles{
+			DataDir: n.dataDir, ConfigFile: n.configFile, Log4jFile: n.log4jFile, LogFile: n.logFile}})
 	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// lastLine is the last non-empty line of s.
-func lastLine(s string) string {
-	lines := bytes.Split(bytes.TrimSpace([]byte(s)), []byte("\n"))
-	return string(lines[len(lines)-1])
+	return cluster.FormatKRaftStorage(ctx, java, c.dist.Kafka, c.state.KRaftClusterID, nodes)
 }
