@@ -42,7 +42,8 @@ type Scenario struct {
 	Name string `json:"name"`
 	// Title says what the bug does, in a line.
 	Title string `json:"title"`
-	// Kind says what it is: "server bug" or "configuration".
+	// Kind says what it is: "server bug", "configuration" or "client" (an
+	// application's use of the servers, such as a lock recipe).
 	Kind string `json:"kind"`
 	// Reference is where it is told: the JIRA, the fix.
 	Reference string `json:"reference"`
