@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -109,6 +110,7 @@ func BenchmarkZKRegisterCluster(b *testing.B) {
 func BenchmarkObserverCost(b *testing.B) {
 	realtest.Require(b)
 	var observed, unobserved, calls float64
+	var ratios []float64 // per pair, observed over unobserved
 	on, off := true, false
 	round := 0
 	for b.Loop() {
@@ -117,6 +119,7 @@ func BenchmarkObserverCost(b *testing.B) {
 			order = []*bool{&off, &on}
 		}
 		round++
+		var pair [2]float64 // observed, unobserved ops
 		for _, observe := range order {
 			out := zkRegisterRun(b, func(s *Spec) { s.Observe = observe })
 			n := observerCalls(b, out.Dir)
@@ -128,9 +131,14 @@ func BenchmarkObserverCost(b *testing.B) {
 			case *observe:
 				observed += float64(out.Ops)
 				calls += float64(n)
+				pair[0] = float64(out.Ops)
 			default:
 				unobserved += float64(out.Ops)
+				pair[1] = float64(out.Ops)
 			}
+		}
+		if pair[1] > 0 {
+			ratios = append(ratios, pair[0]/pair[1])
 		}
 	}
 	secs := 15 * float64(b.N)
@@ -138,6 +146,14 @@ func BenchmarkObserverCost(b *testing.B) {
 	b.ReportMetric(unobserved/secs, "ops/s-unobserved")
 	if unobserved > 0 {
 		b.ReportMetric(observed/unobserved, "ratio")
+	}
+	if len(ratios) > 0 {
+		// The median of the pairs' ratios: each pair ran back to back, so
+		// drift on a busy machine falls on both of its runs.
+		slices.Sort(ratios)
+		b.ReportMetric(ratios[len(ratios)/2], "median-pair-ratio")
+		b.ReportMetric(ratios[0], "min-pair-ratio")
+		b.ReportMetric(ratios[len(ratios)-1], "max-pair-ratio")
 	}
 	b.ReportMetric(calls/secs, "observer-calls/s")
 	b.ReportMetric(0, "ns/op")
