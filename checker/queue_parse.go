@@ -124,8 +124,8 @@ type recordGroup struct {
 type record struct {
 	offset int64
 	value  []byte // a slice of the op's JSON
-	// The value as workloadValue reads it, when the prefetcher read it
-	// (queue_prefetch.go).
+	// The value as workloadValue reads it, read by the scanner for the
+	// records it keeps (pollValue.recs).
 	proc, seq int32
 	workload  bool
 }
@@ -139,6 +139,14 @@ type recordSink interface {
 	// record is one record of the current partition; value may be a slice
 	// of the op's JSON, valid until the next call.
 	record(offset int64, value []byte) bool
+}
+
+// readRecordSink is a recordSink that takes the records the scanner kept
+// as they are, their values read as workloadValue does (record.proc, seq
+// and workload), rather than read them again.
+type readRecordSink interface {
+	recordSink
+	readRecord(r *record) bool
 }
 
 // errParseStopped is the error of parsePoll when pollValue.stop stopped it,
@@ -244,12 +252,14 @@ func (v *pollValue) stopNow() bool {
 // It returns errParseStopped if the sink stopped it.
 func (v *pollValue) eachRecord(b []byte, sink recordSink) error {
 	if v.fast && !v.spilled {
+		read, _ := sink.(readRecordSink)
 		for _, g := range v.recGroups {
 			if !sink.group(g.partition) {
 				return errParseStopped
 			}
-			for _, r := range v.recs[g.start:g.end] {
-				if !sink.record(r.offset, r.value) {
+			for i := range v.recs[g.start:g.end] {
+				r := &v.recs[g.start+i]
+				if read != nil && !read.readRecord(r) || read == nil && !sink.record(r.offset, r.value) {
 					return errParseStopped
 				}
 			}
@@ -644,16 +654,20 @@ func (s *jsonScanner) scanRecords(v *pollValue, sink recordSink) bool {
 		}
 		if !s.consume(']') {
 			for {
-				off, val, ok := s.compactRecord()
+				r, ok := s.compactRecord()
 				if !ok {
 					if !s.consume('[') {
 						return false
 					}
-					if off, ok = s.natural(math.MaxInt64); !ok || !s.consume(',') {
+					if r.offset, ok = s.natural(math.MaxInt64); !ok || !s.consume(',') {
 						return false
 					}
-					if val, ok = s.plainString(); !ok || !s.consume(']') {
+					if r.value, ok = s.plainString(); !ok || !s.consume(']') {
 						return false
+					}
+					if sink == nil {
+						proc, seq, ok := workloadValue(r.value)
+						r.proc, r.seq, r.workload = int32(proc), int32(seq), ok
 					}
 				}
 				v.records++
@@ -662,7 +676,7 @@ func (s *jsonScanner) scanRecords(v *pollValue, sink recordSink) bool {
 					s.stopped = true
 					return false
 				case sink != nil:
-					if !sink.record(off, val) {
+					if !sink.record(r.offset, r.value) {
 						s.stopped = true
 						return false
 					}
@@ -671,7 +685,7 @@ func (s *jsonScanner) scanRecords(v *pollValue, sink recordSink) bool {
 					v.spilled = true
 					clear(v.recs)
 				default:
-					v.recs = append(v.recs, record{offset: off, value: val})
+					v.recs = append(v.recs, r)
 					v.recGroups[len(v.recGroups)-1].end = len(v.recs)
 				}
 				if !s.consume(',') {
@@ -691,31 +705,61 @@ func (s *jsonScanner) scanRecords(v *pollValue, sink recordSink) bool {
 // compactRecord reads a record as encoding/json writes it,
 // [1020,"4-9"] with no white space, an offset of at most 18 digits and a
 // plain string (see plainString). On anything else it reads nothing and
-// reports false: the caller reads it piece by piece.
-func (s *jsonScanner) compactRecord() (off int64, val []byte, ok bool) {
+// reports false: the caller reads it piece by piece. It reads the value as
+// workloadValue does while it scans it (the workload's values are nearly
+// every value there is), into the record's proc, seq and workload.
+func (s *jsonScanner) compactRecord() (r record, ok bool) {
 	b, i := s.b, s.i
 	if i >= len(b) || b[i] != '[' {
-		return 0, nil, false
+		return record{}, false
 	}
 	i++
 	start := i
+	var off int64
 	for i < len(b) && b[i]-'0' <= 9 {
 		off = off*10 + int64(b[i]-'0')
 		i++
 	}
 	if n := i - start; n == 0 || n > 18 || (b[start] == '0' && n > 1) || i+1 >= len(b) || b[i] != ',' || b[i+1] != '"' {
-		return 0, nil, false
+		return record{}, false
 	}
 	i += 2
 	start = i
+	// "<process>-<sequence>": digits, a dash, digits.
+	var proc, seq int
+	for i < len(b) && b[i]-'0' <= 9 {
+		proc = proc*10 + int(b[i]-'0')
+		i++
+	}
+	dash := i
+	if i < len(b) && b[i] == '-' {
+		i++
+		for i < len(b) && b[i]-'0' <= 9 {
+			seq = seq*10 + int(b[i]-'0')
+			i++
+		}
+	}
+	workload := i < len(b) && b[i] == '"' && dash < i && b[dash] == '-' &&
+		workloadNumber(b[start:dash], proc) && workloadNumber(b[dash+1:i], seq)
 	for i < len(b) && plainByte[b[i]] {
 		i++
 	}
 	if i+1 >= len(b) || b[i] != '"' || b[i+1] != ']' {
-		return 0, nil, false
+		return record{}, false
 	}
 	s.i = i + 2
-	return off, b[start:i], true
+	r = record{offset: off, value: b[start:i]}
+	if workload {
+		r.proc, r.seq, r.workload = int32(proc), int32(seq), true
+	}
+	return r, true
+}
+
+// workloadNumber reports whether digits, whose value is n (if it has at
+// most 10 digits), is a number workloadValue takes: 1 to 10 digits, no
+// leading zero, at most math.MaxInt32.
+func workloadNumber(digits []byte, n int) bool {
+	return len(digits) > 0 && len(digits) <= 10 && (digits[0] != '0' || len(digits) == 1) && n <= math.MaxInt32
 }
 
 // jsonScanner reads the few JSON forms the fast paths accept. Each method

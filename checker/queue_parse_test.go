@@ -340,3 +340,40 @@ func FuzzQueue(f *testing.F) {
 		}
 	})
 }
+
+// TestQueueCompactRecordValues checks that the scanner reads a record's
+// value as workloadValue does while it scans it, for workload values and
+// for the plain strings that come close to one.
+func TestQueueCompactRecordValues(t *testing.T) {
+	values := []string{"1-2", "0-0", "3-17", "12-0", "01-2", "1-02", "00-1", "1-", "-1", "-", "", "1", "12",
+		"1-2-3", "1--2", "a-1", "1-a", "1-2a", "1a-2", " 1-2", "1-2 ", "1.5-2",
+		"2147483647-2147483647", "2147483648-1", "1-2147483648", "9999999999-1", "1-9999999999",
+		"12345678901-1", "1-12345678901", "99999999999999999999-1", "1-99999999999999999999",
+		"1234567890-1234567890", "0-2147483647"}
+	for _, v := range values {
+		b := []byte(`[7,"` + v + `"],`)
+		s := jsonScanner{b: b}
+		r, ok := s.compactRecord()
+		if !ok || r.offset != 7 || string(r.value) != v || s.i != len(b)-1 {
+			t.Errorf("%s: compactRecord = %+v, %v at %d", b, r, ok, s.i)
+			continue
+		}
+		proc, seq, wok := workloadValue([]byte(v))
+		if r.workload != wok || int(r.proc) != proc || int(r.seq) != seq {
+			t.Errorf("%q: the scanner read proc %d seq %d workload %v, workloadValue %d %d %v", v, r.proc, r.seq, r.workload, proc, seq, wok)
+		}
+	}
+	// Each record of a poll the scanner keeps carries its value read, on
+	// the compact path and on the one with white space.
+	var pv pollValue
+	b := []byte(`{"mode":"assign","records":{"0":[[1,"3-17"],[2,"x"], [ 3 , "4-9" ],[4,"04-9"]]}}`)
+	if err := parsePoll(b, &pv); err != nil || !pv.fast || len(pv.recs) != 4 {
+		t.Fatalf("parsePoll: %v, fast %v, %d records", err, pv.fast, len(pv.recs))
+	}
+	for _, r := range pv.recs {
+		proc, seq, ok := workloadValue(r.value)
+		if r.workload != ok || int(r.proc) != proc || int(r.seq) != seq {
+			t.Errorf("record %d %q: read as %d %d %v, workloadValue says %d %d %v", r.offset, r.value, r.proc, r.seq, r.workload, proc, seq, ok)
+		}
+	}
+}

@@ -171,13 +171,8 @@ func (b *prefetchedBatch) read(op *history.Op, pv *pollValue) int32 {
 			pv.recs = nil
 			return -1
 		}
-		recs := b.recs[:n+len(pv.recs)]
+		recs := b.recs[:n+len(pv.recs)] // their values read by the scanner, as workloadValue does
 		pv.recs = nil
-		for i := n; i < len(recs); i++ {
-			r := &recs[i]
-			proc, seq, ok := workloadValue(r.value)
-			r.proc, r.seq, r.workload = int32(proc), int32(seq), ok
-		}
 		b.vals = append(b.vals, prefetched{kind: prefetchPoll, mode: pv.mode, endOffset: pv.endOffset, records: pv.records,
 			parts:  [2]int32{int32(len(b.parts)), int32(len(b.parts) + len(pv.partitions))},
 			groups: [2]int32{int32(len(b.groups)), int32(len(b.groups) + len(pv.recGroups))},

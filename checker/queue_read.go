@@ -447,8 +447,8 @@ func (c *queueCheck) completePoll(pos int32, p *queueProc) error {
 			if !c.pr.group(g.partition) {
 				return parseError(op, errParseStopped, "poll")
 			}
-			for _, r := range pv.recs[g.start:g.end] {
-				if !c.pr.recordAs(r.offset, r.value, int(r.proc), int(r.seq), r.workload) {
+			for i := range pv.recs[g.start:g.end] {
+				if !c.pr.readRecord(&pv.recs[g.start+i]) {
 					return parseError(op, errParseStopped, "poll")
 				}
 			}
@@ -523,6 +523,11 @@ func (r *pollRead) group(id int32) bool {
 func (r *pollRead) record(off int64, value []byte) bool {
 	proc, seq, ok := workloadValue(value)
 	return r.recordAs(off, value, proc, seq, ok)
+}
+
+// readRecord is record for one the scanner kept, its value read.
+func (r *pollRead) readRecord(rec *record) bool {
+	return r.recordAs(rec.offset, rec.value, int(rec.proc), int(rec.seq), rec.workload)
 }
 
 // recordAs is record for a value workloadValue has read: proc, seq, ok.
