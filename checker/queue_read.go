@@ -539,7 +539,8 @@ func (r *pollRead) recordAs(off int64, value []byte, proc, seq int, workload boo
 	c.recordsRead++
 	id := c.vals.internAs(value, proc, seq, workload)
 	c.place(part, off, id, pos)
-	v, flags := c.vals.value(id), c.vals.flag(id)
+	v := c.vals.value(id)
+	flags := &v.flags
 	if v.readOp < 0 {
 		v.readOp = pos
 		c.readValues++

@@ -15,7 +15,6 @@ type queueValues struct {
 	arena  paged[byte]      // the values' bytes, one after another
 	ends   paged[int]       // value id's bytes end at arena[ends[id]]
 	info   paged[queueValue]
-	flags  paged[uint8] // value id's flags
 }
 
 // queueValue is what the checker knows about one value.
@@ -23,12 +22,13 @@ type queueValue struct {
 	send      int32 // index into queueCheck.sends of the send that invoked it; -1 if none
 	sendPart  int32 // and the partition it sent to
 	firstPart int32 // the partition where it was first seen (acknowledged or read); -1 if nowhere
+	flags     uint8 // see valueDuplicate; beside what each record looks at, in the room firstOff's alignment leaves
 	firstOff  int64 // and the offset
 	firstOp   int32 // the op (position in the history) that saw it there
 	readOp    int32 // the first op that read it; -1 if none did
 }
 
-// Flags on a value (queueValues.flags): each anomaly of a value is counted
+// Flags on a value (queueValue.flags): each anomaly of a value is counted
 // once.
 const (
 	valueDuplicate  uint8 = 1 << iota // reported as a duplicate
@@ -56,7 +56,6 @@ func (vs *queueValues) internAs(b []byte, proc, seq int, ok bool) int32 {
 	vs.arena.pushAll(b)
 	vs.ends.push(vs.arena.len())
 	vs.info.push(queueValue{send: -1, firstPart: -1, firstOp: -1, readOp: -1})
-	vs.flags.push(0)
 	if !ok || !vs.place(proc, seq, id) {
 		if vs.byName == nil {
 			vs.byName = map[string]int32{}
@@ -110,7 +109,7 @@ func (vs *queueValues) bytes(id int32) []byte {
 func (vs *queueValues) value(id int32) *queueValue { return vs.info.at(int(id)) }
 
 // flag returns value id's flags.
-func (vs *queueValues) flag(id int32) *uint8 { return vs.flags.at(int(id)) }
+func (vs *queueValues) flag(id int32) *uint8 { return &vs.info.at(int(id)).flags }
 
 // workloadValue parses a value the workload writes, "<process>-<sequence>",
 // both in decimal without leading zeros, each at most math.MaxInt32.
