@@ -2,6 +2,7 @@ package checker
 
 import (
 	"runtime"
+	"sync/atomic"
 
 	"github.com/faultline/faultline/history"
 )
@@ -15,10 +16,16 @@ import (
 // bytes); the pass reads any other itself, as it would without the
 // prefetcher, so that every error and every stop comes from the pass, as
 // before.
+//
+// Batches are claimed, by the goroutine or by the pass: the pass reads a
+// batch the goroutine has not begun itself, and waits only for one the
+// goroutine is reading. So the two share the reading between them as their
+// speeds (and the machine's other work) allow, and the pass never waits
+// for a goroutine that gets no CPU.
 
 const (
 	// prefetchBatch is how many ops a batch covers, and prefetchRecords
-	// about the most records it holds (it ends early past that).
+	// about the most records it holds (the pass reads the polls past that).
 	prefetchBatch   = 1024
 	prefetchRecords = 1 << 14
 	// prefetchMaxValue is the longest value the prefetcher reads.
@@ -62,26 +69,34 @@ type prefetchedBatch struct {
 	parts      []int32
 	groups     []recordGroup
 	recs       []record
+	ready      chan struct{} // the goroutine read it
 }
 
-// prefetcher reads values ahead of the pass.
+// prefetcher reads values ahead of the pass, batch k being ops
+// [k*prefetchBatch, (k+1)*prefetchBatch), held in buffer k%prefetchBatches.
 type prefetcher struct {
-	full  chan *prefetchedBatch // read, in order
-	free  chan *prefetchedBatch // taken, to reuse
-	quit  chan struct{}
-	done  chan struct{}
-	batch *prefetchedBatch // the one the pass is in; nil before the first
+	ops     []history.Op
+	batches int                               // how many batches ops make
+	buf     [prefetchBatches]*prefetchedBatch // nil until first used
+	claimed atomic.Int64                      // the batches below it are claimed, by the goroutine or the pass
+	passAt  atomic.Int64                      // the batch the pass is in; -1 before the first
+	moved   chan struct{}                     // the pass moved on to another batch
+	quit    chan struct{}
+	done    chan struct{}
+	batch   *prefetchedBatch // the one the pass is in; nil before the first
+	pv      pollValue        // the pass's buffers, to read a batch itself
 }
 
-// prefetchBatches is how many batches a prefetcher makes: those read
-// ahead, the one the pass is in and the one being read.
-const prefetchBatches = prefetchAhead + 2
+// prefetchBatches is how many batches a prefetcher holds: those read
+// ahead and the one the pass is in.
+const prefetchBatches = prefetchAhead + 1
 
-// newBatch makes a batch, with room for its records: those of the polls
-// that end it past prefetchRecords included, so that a poll's records are
-// read in place.
+// newBatch makes a batch, with room for its records: those of the poll
+// that takes it past prefetchRecords included, so that a poll's records
+// are read in place.
 func newBatch() *prefetchedBatch {
-	return &prefetchedBatch{slot: make([]int32, 0, prefetchBatch), recs: make([]record, 0, prefetchRecords+maxBuffered)}
+	return &prefetchedBatch{slot: make([]int32, 0, prefetchBatch), recs: make([]record, 0, prefetchRecords+maxBuffered),
+		ready: make(chan struct{}, 1)}
 }
 
 // newPrefetcher starts reading the values of ops ahead, or returns nil if
@@ -91,12 +106,17 @@ func newPrefetcher(ops []history.Op) *prefetcher {
 		return nil
 	}
 	f := &prefetcher{
-		full: make(chan *prefetchedBatch, prefetchAhead),
-		free: make(chan *prefetchedBatch, prefetchBatches),
-		quit: make(chan struct{}),
-		done: make(chan struct{}),
+		ops:     ops,
+		batches: (len(ops) + prefetchBatch - 1) / prefetchBatch,
+		moved:   make(chan struct{}, 1),
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
 	}
-	go f.run(ops)
+	for i := range f.buf {
+		f.buf[i] = newBatch()
+	}
+	f.passAt.Store(-1)
+	go f.run()
 	return f
 }
 
@@ -106,36 +126,43 @@ func (f *prefetcher) stop() {
 	<-f.done
 }
 
-// run reads ops's values, batch after batch.
-func (f *prefetcher) run(ops []history.Op) {
+// run reads batches the pass has not claimed, while there is room ahead of
+// the pass for them.
+func (f *prefetcher) run() {
 	defer close(f.done)
-	defer close(f.full)
 	var pv pollValue
-	made := 0
-	for start := 0; start < len(ops); {
-		var b *prefetchedBatch
-		if made < prefetchBatches {
-			made++
-			b = newBatch()
-		} else {
+	for {
+		k := f.claimed.Load()
+		if k >= int64(f.batches) {
+			return
+		}
+		if k > f.passAt.Load()+prefetchAhead { // its buffer holds one the pass is in
 			select {
-			case b = <-f.free:
+			case <-f.moved:
 			case <-f.quit:
 				return
 			}
+			continue
 		}
-		b.start = start
-		b.slot, b.vals, b.parts, b.groups, b.recs = b.slot[:0], b.vals[:0], b.parts[:0], b.groups[:0], b.recs[:0]
-		for i := start; i < len(ops) && i-start < prefetchBatch && len(b.recs) < prefetchRecords; i++ {
-			b.slot = append(b.slot, b.read(&ops[i], &pv))
+		if !f.claimed.CompareAndSwap(k, k+1) {
+			continue // the pass took it
 		}
-		start += len(b.slot)
-		b.end = start
-		select {
-		case f.full <- b:
-		case <-f.quit:
-			return
+		b := f.buf[k%prefetchBatches]
+		b.fill(f.ops, int(k), &pv)
+		b.ready <- struct{}{} // cannot block: the pass took the last batch this buffer held
+	}
+}
+
+// fill reads batch k of ops into b.
+func (b *prefetchedBatch) fill(ops []history.Op, k int, pv *pollValue) {
+	b.start, b.end = k*prefetchBatch, min((k+1)*prefetchBatch, len(ops))
+	b.slot, b.vals, b.parts, b.groups, b.recs = b.slot[:0], b.vals[:0], b.parts[:0], b.groups[:0], b.recs[:0]
+	for i := b.start; i < b.end; i++ {
+		slot := int32(-1)
+		if len(b.recs) < prefetchRecords { // past that, the pass reads the polls
+			slot = b.read(&ops[i], pv)
 		}
+		b.slot = append(b.slot, slot)
 	}
 }
 
@@ -189,21 +216,22 @@ func (b *prefetchedBatch) read(op *history.Op, pv *pollValue) int32 {
 // nothing. The pass asks in order of pos.
 func (f *prefetcher) at(pos int32) *prefetched {
 	for f.batch == nil || int(pos) >= f.batch.end {
-		if f.batch != nil {
-			select {
-			case f.free <- f.batch:
-			default:
-			}
-		}
-		b, ok := <-f.full
-		if !ok {
-			f.batch = nil
+		k := f.passAt.Load() + 1
+		if k >= int64(f.batches) {
 			return nil
 		}
+		f.passAt.Store(k) // lets the goroutine reuse the buffer of the batch before
+		select {
+		case f.moved <- struct{}{}:
+		default:
+		}
+		b := f.buf[k%prefetchBatches]
+		if f.claimed.CompareAndSwap(k, k+1) {
+			b.fill(f.ops, int(k), &f.pv) // the goroutine is behind: read it here
+		} else {
+			<-b.ready
+		}
 		f.batch = b
-	}
-	if int(pos) < f.batch.start {
-		return nil
 	}
 	k := f.batch.slot[int(pos)-f.batch.start]
 	if k < 0 {
