@@ -40,12 +40,7 @@ func TestDockerVerdicts(t *testing.T) {
 			Nemesis: nemesis.Options{Kinds: []nemesis.Kind{nemesis.KindPartition, nemesis.KindKill, nemesis.KindPause},
 				Interval: 5 * time.Second}}
 		requireDockerRun(t, spec.Cluster)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		out, err := Run(ctx, spec)
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
+		out := runSpec(t, spec)
 		if out.Report.Valid != checker.Valid {
 			t.Errorf("verdict %s, want valid: %v (run in %s)", out.Report.Valid, leafAnomalies(out.Report.Checks), out.Dir)
 		}
@@ -72,12 +67,7 @@ func TestDockerVerdicts(t *testing.T) {
 			Nemesis: nemesis.Options{Kinds: []nemesis.Kind{nemesis.KindPartition}, Partition: nemesis.ShapeKafkaLeader,
 				Interval: 8 * time.Second}}
 		requireDockerRun(t, spec.Cluster)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		out, err := Run(ctx, spec)
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
+		out := runSpec(t, spec)
 		if out.Report.Valid != checker.Invalid {
 			t.Fatalf("verdict %s, want invalid (run in %s)", out.Report.Valid, out.Dir)
 		}

@@ -20,15 +20,23 @@ import (
 func runKafkaQueue(t *testing.T, spec Spec) Outcome {
 	t.Helper()
 	realtest.Require(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
 	spec.Workload = "kafka-queue"
 	spec.Store = t.TempDir()
+	out := runSpec(t, spec)
+	assertStored(t, out)
+	return out
+}
+
+// runSpec runs spec on a real cluster, failing the test if the harness
+// could not (a verdict is the caller's to judge).
+func runSpec(t *testing.T, spec Spec) Outcome {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
 	out, err := Run(ctx, spec)
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	assertStored(t, out)
 	return out
 }
 

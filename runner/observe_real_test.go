@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"context"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -136,14 +135,9 @@ func assertObservedAsPromised(t *testing.T, out Outcome, f string, nodes []strin
 // no other, and the leadership finding reads them.
 func TestObserverZooKeeper(t *testing.T) {
 	realtest.Require(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
 	spec := observerZKSpec
 	spec.Store = t.TempDir()
-	out, err := Run(ctx, spec)
-	if err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	out := runSpec(t, spec)
 	if out.Report.Valid != checker.Valid {
 		t.Errorf("verdict %s, want valid: %v", out.Report.Valid, leafAnomalies(out.Report.Checks))
 	}
@@ -271,14 +265,9 @@ var observerIsolateSpec = Spec{TimeLimit: 35 * time.Second, Concurrency: 10, See
 // fault in place, never part of the verdict.
 func TestObserverLeaderIsolated(t *testing.T) {
 	realtest.Require(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
 	spec := observerIsolateSpec
 	spec.Store = t.TempDir()
-	out, err := Run(ctx, spec)
-	if err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	out := runSpec(t, spec)
 	if out.Report.Valid != checker.Valid {
 		t.Errorf("verdict %s, want valid (run in %s)", out.Report.Valid, out.Dir)
 	}
@@ -341,13 +330,8 @@ func TestObserverLeaderIsolated(t *testing.T) {
 // brain, no anomaly of any kind, no leadership overlap, no lock node left.
 func TestZKLockWithoutFaults(t *testing.T) {
 	realtest.Require(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	out, err := Run(ctx, Spec{Workload: "zk-lock", TimeLimit: 20 * time.Second, Concurrency: 6, Seed: 15, Store: t.TempDir(),
+	out := runSpec(t, Spec{Workload: "zk-lock", TimeLimit: 20 * time.Second, Concurrency: 6, Seed: 15, Store: t.TempDir(),
 		Cluster: cluster.Options{ClientHosts: 3}, WorkloadOptions: &zklock.Options{Client: zklock.Naive, Locks: 2}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if out.Report.Valid != checker.Valid {
 		t.Fatalf("verdict %s, want valid (run in %s)", out.Report.Valid, out.Dir)
 	}
