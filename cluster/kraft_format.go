@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -28,7 +29,9 @@ type KRaftStorage struct {
 // meta.properties, which is all that differs from node to node. The rest
 // (the bootstrap metadata: feature levels, in 4.x a snapshot of them) is
 // the same for every node of a kind.
-func FormatKRaftStorage(ctx context.Context, java, classpath, clusterID string, nodes []KRaftStorage) error {
+//
+// archives (nil for none) gives the format JVMs their class archive.
+func FormatKRaftStorage(ctx context.Context, java string, archives *ClassArchives, classpath, clusterID string, nodes []KRaftStorage) error {
 	var kinds []string
 	byKind := map[string][]KRaftStorage{}
 	ids := map[string]string{} // node name → its node.id
@@ -54,10 +57,13 @@ func FormatKRaftStorage(ctx context.Context, java, classpath, clusterID string, 
 			group := byKind[kind]
 			first := group[0]
 			args := StorageFormatArgs(classpath, first.Files.ConfigFile, first.Files.Log4jFile, clusterID)
-			cmd := exec.CommandContext(ctx, java, args...)
+			use := archives.Use("storage-format", args)
+			cmd := exec.CommandContext(ctx, java, append(slices.Clone(use.Flags), args...)...)
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
-			if err := cmd.Run(); err != nil {
+			err := cmd.Run()
+			_ = use.Exited(err == nil) // without an archive the next format is only slower
+			if err != nil {
 				errs[i] = &NodeError{Node: first.Spec.Name, Err: fmt.Errorf("format its KRaft storage: %w: %s", err, lastLine(out.String())), LogFile: first.Files.LogFile}
 				return
 			}

@@ -60,6 +60,9 @@ type Options struct {
 	// CacheDir holds the fetched server distributions (default
 	// $XDG_CACHE_HOME/faultline, else ~/.cache/faultline).
 	CacheDir string `json:"cache_dir,omitempty"`
+	// NoCDS starts the server JVMs without class-data-sharing archives
+	// (see ClassArchives), loading every class from the jars.
+	NoCDS bool `json:"no_cds,omitempty"`
 	// ZooKeeperHeapMB is each ZooKeeper JVM's heap (default 128).
 	ZooKeeperHeapMB int `json:"zookeeper_heap_mb"`
 	// KafkaHeapMB is each broker JVM's heap (default 320).

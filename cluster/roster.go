@@ -36,8 +36,30 @@ type Roster struct {
 	dial  DialFunc
 	log   *slog.Logger
 
+	// prepare, when set, readies the nodes of a role before StartAll
+	// starts them (see SetPrepare).
+	prepare func(ctx context.Context, role Role) error
+
 	mu     sync.Mutex // guards zkConn
 	zkConn *zk.Conn
+}
+
+// SetPrepare makes StartAll call prepare for each role before it starts
+// that role's nodes: for KRaft controllers before they start, for the
+// brokers while the controllers start (a KRaft node's storage must be
+// formatted before it starts, and the brokers' format need not wait).
+func (r *Roster) SetPrepare(prepare func(ctx context.Context, role Role) error) { r.prepare = prepare }
+
+// prepareRole runs prepare for role in the background; the channel gives
+// its result.
+func (r *Roster) prepareRole(ctx context.Context, role Role) <-chan error {
+	done := make(chan error, 1)
+	if r.prepare == nil {
+		done <- nil
+		return done
+	}
+	go func() { done <- r.prepare(ctx, role) }()
+	return done
 }
 
 // NewRoster makes the roster of run runID: its nodes (ZooKeeper nodes
@@ -121,10 +143,18 @@ func (r *Roster) StartAll(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := <-r.prepareRole(ctx, RoleController); err != nil {
+		return err
+	}
 	if err := r.startRole(ctx, RoleController); err != nil {
 		return err
 	}
+	brokersReady := r.prepareRole(ctx, RoleKafka)
 	if err := r.waitListening(ctx, RoleController); err != nil {
+		<-brokersReady
+		return err
+	}
+	if err := <-brokersReady; err != nil {
 		return err
 	}
 	if err := r.startRole(ctx, RoleKafka); err != nil {

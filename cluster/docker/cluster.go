@@ -130,7 +130,7 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 				kraft = append(kraft, cluster.KRaftStorage{Spec: n.spec, Files: n.files})
 			}
 		}
-		if err := cluster.FormatKRaftStorage(ctx, rt.Java, c.dist.Kafka, kraftID, kraft); err != nil {
+		if err := cluster.FormatKRaftStorage(ctx, rt.Java, cluster.ClassArchivesFor(c.opts, rt.Java), c.dist.Kafka, kraftID, kraft); err != nil {
 			return nil, err
 		}
 	}

@@ -22,10 +22,12 @@ type localCluster struct {
 	lopts *Options
 	log   *slog.Logger
 	dist  cluster.Dist
-	net   *network
-	nodes []*localNode
-	hosts []*clientHost
-	state *runState
+	// archives are the JVMs' class archives (nil with NoCDS).
+	archives *cluster.ClassArchives
+	net      *network
+	nodes    []*localNode
+	hosts    []*clientHost
+	state    *runState
 	// Roster answers the lookups, status, health and leaders; nil until
 	// the nodes are prepared.
 	*cluster.Roster
@@ -63,7 +65,7 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 	if err != nil {
 		return nil, err
 	}
-	c := &localCluster{opts: o, lopts: lo, log: o.Logger.With("run", id), dist: dist}
+	c := &localCluster{opts: o, lopts: lo, log: o.Logger.With("run", id), dist: dist, archives: cluster.ClassArchivesFor(o, java)}
 	c.state = &runState{ID: id, HarnessPID: os.Getpid(), Created: time.Now(),
 		ZooKeeperClasspath: dist.ZooKeeper, KafkaClasspath: dist.Kafka, Versions: dist.Versions}
 	if o.KRaft() {
@@ -118,13 +120,14 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 		return nil, err
 	}
 	if o.KRaft() {
-		if err := c.formatStorage(ctx, java); err != nil {
-			return nil, err
-		}
+		c.SetPrepare(func(ctx context.Context, role cluster.Role) error { return c.formatStorage(ctx, java, role) })
 	}
 	c.recordState()
 	if err := c.StartAll(ctx); err != nil {
 		return nil, err
+	}
+	for _, n := range c.nodes {
+		n.served.Store(true)
 	}
 	c.mu.Lock()
 	c.state.Ready = true
@@ -142,7 +145,8 @@ func (c *localCluster) prepareNode(s cluster.NodeSpec, specs []cluster.NodeSpec,
 		return nil, err
 	}
 	n := &localNode{runID: c.state.ID, spec: s, dir: f.Dir, dataDir: f.DataDir, java: java, onChange: c.recordState,
-		configFile: f.ConfigFile, logFile: f.LogFile, log4jFile: f.Log4jFile, args: f.Args}
+		configFile: f.ConfigFile, logFile: f.LogFile, log4jFile: f.Log4jFile, args: f.Args,
+		archives: c.archives, archiveKind: cluster.ClassArchiveKind(s, c.opts.KRaft()), log: c.log}
 	n.net = netfault.NewHostFaults(netfault.Host{Name: s.Name, Addr: s.Addr, NetNSPath: n.netNSPath(), Protected: []netip.Addr{cluster.HarnessAddr}})
 	w, err := nsutil.StartWorker(c.net.nodes[s.Name])
 	if err != nil {
@@ -191,6 +195,7 @@ func (c *localCluster) Close(ctx context.Context) error {
 	c.mu.Unlock()
 	c.CloseZooKeeper()
 	c.log.Info("tearing down")
+	c.stopArchiveMakers(ctx)
 	var wg sync.WaitGroup
 	for _, n := range c.nodes {
 		wg.Add(1)
@@ -215,6 +220,28 @@ func (c *localCluster) Close(ctx context.Context) error {
 	}
 	return removeRun(ctx, c.state)
 }
+
+// stopArchiveMakers stops, before the others, the nodes that write their
+// kind's class archive as they exit (the first run of a version only), one
+// at a time, brokers first: a broker's controlled shutdown needs the
+// controllers, and each needs the time to write its archive, which the
+// short grace of teardown would not give.
+func (c *localCluster) stopArchiveMakers(ctx context.Context) {
+	for _, role := range []cluster.Role{cluster.RoleKafka, cluster.RoleController, cluster.RoleZooKeeper} {
+		for _, n := range c.nodes {
+			if p := n.current(); p == nil || !p.making || n.spec.Role != role {
+				continue
+			}
+			sctx, cancel := context.WithTimeout(ctx, archiveGraceAtClose)
+			_ = n.Stop(sctx)
+			cancel()
+		}
+	}
+}
+
+// archiveGraceAtClose is how long a node that writes a class archive may
+// take to stop at teardown.
+const archiveGraceAtClose = 20 * time.Second
 
 // stopGraceAtClose is how long a node may take to stop at teardown before
 // it is killed: the cluster is going away, so there is little to wait for.

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -27,9 +30,17 @@ type localNode struct {
 	log4jFile  string
 	java       string
 	args       []string
-	worker     *nsutil.Worker
-	net        *netfault.HostFaults
-	onChange   func() // called after the process changed, to record it
+	// archives gives each start its class archive (nil: none);
+	// archiveKind is the node's kind of JVM for it.
+	archives    *cluster.ClassArchives
+	archiveKind string
+	log         *slog.Logger
+	// served is set once the cluster was healthy: a server that stops
+	// before has not run what its class archive is to hold.
+	served   atomic.Bool
+	worker   *nsutil.Worker
+	net      *netfault.HostFaults
+	onChange func() // called after the process changed, to record it
 
 	mu   sync.Mutex
 	proc *process
@@ -41,6 +52,11 @@ type process struct {
 	start uint64        // start time from /proc, with the pid names the process
 	done  chan struct{} // closed when the process has exited
 	err   error         // how it exited, set before done closes
+	// making says the process writes its kind's class archive as it
+	// exits (see cluster.ClassArchives).
+	making bool
+	// stopping is set when the harness asked it to stop (SIGTERM).
+	stopping atomic.Bool
 }
 
 func (n *localNode) Name() string           { return n.spec.Name }
@@ -112,7 +128,8 @@ func (n *localNode) Start(ctx context.Context) error {
 		return fmt.Errorf("start %s: open log: %w", n.spec.Name, err)
 	}
 	defer log.Close() // the child keeps its own copy
-	cmd := exec.Command(n.java, n.args...)
+	use := n.archives.Use(n.archiveKind, n.args)
+	cmd := exec.Command(n.java, append(slices.Clone(use.Flags), n.args...)...)
 	cmd.Dir = n.dir
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -120,14 +137,19 @@ func (n *localNode) Start(ctx context.Context) error {
 		Setpgid:   true,            // and a terminal's Ctrl-C reaches only the harness
 	}
 	if err := n.worker.Do(cmd.Start); err != nil {
+		_ = use.Exited(false)
 		return fmt.Errorf("start %s: %w", n.spec.Name, err)
 	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
+	p := &process{cmd: cmd, done: make(chan struct{}), making: use.Making != ""}
 	if st, err := readProcStat(cmd.Process.Pid); err == nil {
 		p.start = st.StartTime
 	}
 	go func() {
 		p.err = cmd.Wait()
+		worth := n.served.Load() && p.stopping.Load() && cluster.ExitedNormally(cmd.ProcessState)
+		if err := use.Exited(worth); err != nil && n.log != nil {
+			n.log.Info("no class archive made", "node", n.spec.Name, "why", err)
+		}
 		close(p.done)
 	}()
 	n.proc = p
@@ -150,11 +172,12 @@ func (n *localNode) signal(sig syscall.Signal) (*process, error) {
 }
 
 func (n *localNode) Stop(ctx context.Context) error {
-	if n.current() == nil {
+	p := n.current()
+	if p == nil {
 		return nil // not running: nothing to stop
 	}
-	p, err := n.signal(syscall.SIGTERM)
-	if err != nil {
+	p.stopping.Store(true)
+	if _, err := n.signal(syscall.SIGTERM); err != nil {
 		return err
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGCONT) // a paused process must run to act on SIGTERM

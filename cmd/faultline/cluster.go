@@ -84,6 +84,7 @@ func addClusterFlags(f *pflag.FlagSet, o *cluster.Options) {
 	f.DurationVar(&o.StartTimeout, "start-timeout", 120*time.Second, "how long to wait for the cluster to become healthy")
 	f.IntVar(&o.ZooKeeperHeapMB, "zk-heap", 128, "heap of each ZooKeeper JVM, MiB")
 	f.IntVar(&o.KafkaHeapMB, "kafka-heap", 320, "heap of each Kafka JVM, MiB")
+	f.BoolVar(&o.NoCDS, "no-cds", false, "start the server JVMs without class-data-sharing archives (kept per version and java in the cache dir, made by the first run, they halve a JVM's start-up CPU)")
 	f.IntVar(&o.ClientHosts, "client-hosts", 0, fmt.Sprintf("client hosts c1..cN, 0 to %d: network hosts of their own that the workload's clients are spread over, which partitions can cut off (--grudge 'c1|zk1,zk2,zk3', --partition client, client-from-leader); 0 runs the clients on the harness's side, which no fault cuts", cluster.MaxNodesPerRole))
 	f.StringToStringVar(&o.ZooKeeperConfig, "zk-config", nil, "zoo.cfg properties to add or override, e.g. commitLogCount=100000,snapCount=1000")
 	f.StringToStringVar(&o.KafkaConfig, "kafka-config", nil, "broker properties to add or override, e.g. unclean.leader.election.enable=true")
