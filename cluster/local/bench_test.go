@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,9 +17,13 @@ import (
 // BenchmarkBringUp compares bringing up a 3 + 3 cluster in ZooKeeper mode
 // (3 ZooKeeper nodes, 3 brokers, Kafka 3.9.2) and in KRaft mode (3
 // controllers, 3 brokers; Kafka 4.4.0, and 3.9.2 for the same release),
-// side by side in one run: seconds to healthy, seconds to torn down, and
-// the memory the cluster's processes hold once healthy (resident set). The
-// distributions must be fetched already (make fetch):
+// side by side in one run: seconds to healthy, seconds to torn down, the
+// CPU the cluster's JVMs spent to get there (the servers', and
+// kafka-storage format's) and the memory the cluster's processes hold once
+// healthy (resident set). Each
+// with the JVMs' class archives (made by an untimed first bring-up when
+// missing) and without (no-cds). The distributions must be fetched already
+// (make fetch):
 //
 //	FAULTLINE_REAL_TESTS=1 go test -run '^$' -bench BringUp -benchtime 3x ./cluster/local
 func BenchmarkBringUp(b *testing.B) {
@@ -30,11 +35,17 @@ func BenchmarkBringUp(b *testing.B) {
 		{"zk-3.9.2", cluster.Options{KafkaNodes: 3}},
 		{"kraft-4.4.0", cluster.Options{KafkaMode: cluster.ModeKRaft, KafkaVersion: "4.4.0", KafkaNodes: 3, Controllers: 3}},
 		{"kraft-3.9.2", cluster.Options{KafkaMode: cluster.ModeKRaft, KafkaVersion: "3.9.2", KafkaNodes: 3, Controllers: 3}},
+		{"zk-3.9.2-no-cds", cluster.Options{KafkaNodes: 3, NoCDS: true}},
+		{"kraft-4.4.0-no-cds", cluster.Options{KafkaMode: cluster.ModeKRaft, KafkaVersion: "4.4.0", KafkaNodes: 3, Controllers: 3, NoCDS: true}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			var up, down, rss float64
+			if !tc.o.NoCDS {
+				warmUp(b, tc.o)
+			}
+			var up, down, rss, cpu float64
 			for b.Loop() {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+				children := childrenCPU()
 				began := time.Now()
 				c, err := Backend{}.Up(ctx, tc.o)
 				if err != nil {
@@ -42,8 +53,10 @@ func BenchmarkBringUp(b *testing.B) {
 					b.Fatal(err)
 				}
 				up += time.Since(began).Seconds()
+				cpu += childrenCPU() - children
 				for _, n := range c.Nodes() {
 					rss += residentMiB(n.(*localNode).PID())
+					cpu += cpuSeconds(n.(*localNode).PID())
 				}
 				began = time.Now()
 				if err := c.Close(ctx); err != nil {
@@ -56,9 +69,52 @@ func BenchmarkBringUp(b *testing.B) {
 			b.ReportMetric(up/n, "up-s")
 			b.ReportMetric(down/n, "down-s")
 			b.ReportMetric(rss/n, "rss-MiB")
+			b.ReportMetric(cpu/n, "cpu-s")
 			b.ReportMetric(0, "ns/op")
 		})
 	}
+}
+
+// warmUp brings a cluster up and down once, untimed, so that the class
+// archives it uses exist.
+func warmUp(b *testing.B, o cluster.Options) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c, err := Backend{}.Up(ctx, o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Close(ctx); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// cpuSeconds is the CPU a process has used (user and system), assuming
+// Linux's 100 clock ticks a second.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	return (utime + stime) / 100
+}
+
+// childrenCPU is the CPU the harness's children that have exited and been
+// waited for used (kafka-storage format).
+func childrenCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // residentMiB is a process's resident set, in MiB (0 when gone).
