@@ -128,6 +128,23 @@ func (a *ClassArchives) Use(kind string, args []string) *ClassArchiveUse {
 	return u
 }
 
+// Existing gives the flags that start a JVM of kind with args with its
+// archive when one has been made, and none otherwise: for JVMs that may not
+// make one (a container's, which sees the archives read-only).
+func (a *ClassArchives) Existing(kind string, args []string) []string {
+	if a == nil {
+		return nil
+	}
+	final := filepath.Join(a.dir, a.name(kind, args))
+	if _, err := os.Stat(final); err != nil {
+		return nil
+	}
+	return []string{"-XX:SharedArchiveFile=" + final}
+}
+
+// Dir is where the archives are kept.
+func (a *ClassArchives) Dir() string { return a.dir }
+
 // Exited is told, once the JVM has exited, whether what it made is worth
 // keeping: it ran what its kind runs (a server that served and was then
 // stopped with SIGTERM, a tool that succeeded), and exited through its exit

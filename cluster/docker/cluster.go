@@ -25,17 +25,21 @@ import (
 
 // dockerCluster is a run: its network and a container per node.
 type dockerCluster struct {
-	id      string
-	opts    cluster.Options
-	log     *slog.Logger
-	d       *daemon
-	dist    cluster.Dist
-	dir     string
-	rmDir   bool
-	subnet  netip.Prefix
-	network *testcontainers.DockerNetwork
-	nodes   []*node
-	hosts   []*clientHost
+	id   string
+	opts cluster.Options
+	log  *slog.Logger
+	d    *daemon
+	dist cluster.Dist
+	// archives are the JVMs' class archives, made by the local backend
+	// and by kafka-storage format here (nil with NoCDS): a container's
+	// JVM starts with its kind's when there is one (see makeNode).
+	archives *cluster.ClassArchives
+	dir      string
+	rmDir    bool
+	subnet   netip.Prefix
+	network  *testcontainers.DockerNetwork
+	nodes    []*node
+	hosts    []*clientHost
 	// Roster answers the lookups, status, health and leaders; nil until
 	// the containers are made.
 	*cluster.Roster
@@ -88,7 +92,10 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 		d.close()
 		return nil, err
 	}
-	c := &dockerCluster{id: id, opts: o, log: o.Logger.With("run", id, "backend", "docker"), d: d, dist: dist}
+	c := &dockerCluster{id: id, opts: o, log: o.Logger.With("run", id, "backend", "docker"), d: d, dist: dist, archives: cluster.ClassArchivesFor(o, rt.Java)}
+	if c.archives != nil && os.MkdirAll(c.archives.Dir(), 0o755) != nil {
+		c.archives = nil // mounted into every container: it must be there
+	}
 	if c.dir, c.rmDir, err = cluster.WorkDir(o, id); err != nil {
 		d.close()
 		return nil, err
@@ -130,7 +137,7 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 				kraft = append(kraft, cluster.KRaftStorage{Spec: n.spec, Files: n.files})
 			}
 		}
-		if err := cluster.FormatKRaftStorage(ctx, rt.Java, cluster.ClassArchivesFor(c.opts, rt.Java), c.dist.Kafka, kraftID, kraft); err != nil {
+		if err := cluster.FormatKRaftStorage(ctx, rt.Java, c.archives, c.dist.Kafka, kraftID, kraft); err != nil {
 			return nil, err
 		}
 	}
@@ -193,6 +200,9 @@ func shellJoin(cmd string, args []string) string {
 // and the run's folder and the distributions at their own paths.
 func (c *dockerCluster) containerOptions(ref, name string, addr netip.Addr, labels map[string]string, cmd []string) []testcontainers.ContainerCustomizer {
 	binds := []string{c.dir + ":" + c.dir, filepath.Join(c.opts.CacheDir, "dist") + ":" + filepath.Join(c.opts.CacheDir, "dist") + ":ro"}
+	if c.archives != nil {
+		binds = append(binds, c.archives.Dir()+":"+c.archives.Dir()+":ro")
+	}
 	return []testcontainers.ContainerCustomizer{
 		testcontainers.WithLogger(tclog.NewNoopLogger()),
 		testcontainers.WithName(containerName(c.id, name)),
@@ -234,6 +244,9 @@ func (c *dockerCluster) makeNode(ctx context.Context, ref string, s cluster.Node
 	if err != nil {
 		return nil, err
 	}
+	// The image's java is the host's, at the same path, and the jars are
+	// mounted at theirs: an archive made on the host maps in the container.
+	f.Args = append(c.archives.Existing(cluster.ClassArchiveKind(s, c.opts.KRaft()), f.Args), f.Args...)
 	var format []string
 	if kraftID != "" && s.Role != cluster.RoleZooKeeper {
 		format = cluster.StorageFormatArgs(c.dist.Kafka, f.ConfigFile, f.Log4jFile, kraftID)
