@@ -411,11 +411,17 @@ func onRunsBackend(cmd *cobra.Command, name string, do func(cluster.Backend) err
 	if err != nil {
 		return err
 	}
+	return onRunsBackendOf(backend, backends.All(), cmd.Flags().Changed("backend"), do)
+}
+
+// onRunsBackendOf is onRunsBackend over the backends all, backend first;
+// given says --backend named it.
+func onRunsBackendOf(backend cluster.Backend, all []cluster.Backend, given bool, do func(cluster.Backend) error) error {
 	first := do(backend)
-	if first == nil || !errors.Is(first, cluster.ErrNoRun) || cmd.Flags().Changed("backend") {
+	if first == nil || !errors.Is(first, cluster.ErrNoRun) || given {
 		return first
 	}
-	for _, other := range backends.All() {
+	for _, other := range all {
 		if other.Name() == backend.Name() {
 			continue
 		}
