@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -13,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // A server JVM spends most of its start loading, parsing and verifying
@@ -34,15 +37,19 @@ type ClassArchives struct {
 	// validate checks a made archive; nil runs java -Xshare:on (tests
 	// replace it).
 	validate func(archive string, args []string) error
-
-	mu     sync.Mutex
-	making map[string]bool // archive paths some JVM of this harness is making
 }
+
+// making holds the archives some JVM of this harness is making, whichever
+// cluster started it (two clusters in one process share the cache).
+var making = struct {
+	sync.Mutex
+	paths map[string]bool
+}{paths: map[string]bool{}}
 
 // NewClassArchives keeps archives under cacheDir/cds for JVMs that java
 // runs.
 func NewClassArchives(cacheDir, java string) *ClassArchives {
-	return &ClassArchives{dir: filepath.Join(cacheDir, "cds"), java: java, making: map[string]bool{}}
+	return &ClassArchives{dir: filepath.Join(cacheDir, "cds"), java: java}
 }
 
 // ClassArchivesFor is the archives a cluster with options o uses: nil when
@@ -56,16 +63,17 @@ func ClassArchivesFor(o Options, java string) *ClassArchives {
 	return NewClassArchives(o.CacheDir, java)
 }
 
-// javaFeatureRelease is the feature release (17 of 17.0.15) of the JDK
-// that java belongs to, as its release file says (JAVA_VERSION="17.0.15";
-// "1.8.0_402" is 8); 0 when unknown.
+// javaFeatureRelease is the feature release (17 of 17.0.15) of the
+// HotSpot JDK that java belongs to, as its release file says
+// (JAVA_VERSION="17.0.15"; "1.8.0_402" is 8); 0 when unknown, and for
+// OpenJ9, whose options these are not.
 func javaFeatureRelease(java string) int {
 	real, err := filepath.EvalSymlinks(java)
 	if err != nil {
 		return 0
 	}
 	b, err := os.ReadFile(filepath.Join(filepath.Dir(filepath.Dir(real)), "release"))
-	if err != nil {
+	if err != nil || strings.Contains(strings.ToLower(string(b)), "openj9") {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
@@ -114,14 +122,18 @@ func (a *ClassArchives) Use(kind string, args []string) *ClassArchiveUse {
 	if _, err := os.Stat(final + unusableSuffix); err == nil {
 		return u // this java made one it could not map: do not try again
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.making[final] || os.MkdirAll(a.dir, 0o755) != nil {
+	making.Lock()
+	defer making.Unlock()
+	if _, err := os.Stat(final); err == nil { // made while we looked
+		u.Flags = []string{"-XX:SharedArchiveFile=" + final}
 		return u
 	}
-	a.making[final] = true
-	removeOrphans(final)
-	u.Making = fmt.Sprintf("%s.%d.making", final, os.Getpid())
+	if making.paths[final] || os.MkdirAll(a.dir, 0o755) != nil {
+		return u
+	}
+	making.paths[final] = true
+	a.removeOrphans()
+	u.Making = fmt.Sprintf("%s.%d.%s.making", final, os.Getpid(), randomSuffix())
 	// The JVM's notes on the classes it could not archive (old class
 	// file versions) would only be noise in the node's log.
 	u.Flags = []string{"-XX:ArchiveClassesAtExit=" + u.Making, "-Xlog:cds=error,cds+dynamic=error"}
@@ -158,9 +170,9 @@ func (u *ClassArchiveUse) Exited(worth bool) error {
 	}
 	a := u.a
 	defer func() {
-		a.mu.Lock()
-		delete(a.making, u.final)
-		a.mu.Unlock()
+		making.Lock()
+		delete(making.paths, u.final)
+		making.Unlock()
 		_ = os.Remove(u.Making)
 	}()
 	if !worth {
@@ -170,22 +182,33 @@ func (u *ClassArchiveUse) Exited(worth bool) error {
 	if validate == nil {
 		validate = a.javaMaps
 	}
+	if _, err := os.Stat(u.Making); err != nil {
+		return fmt.Errorf("%s: the JVM wrote no class archive: %w", filepath.Base(u.final), err)
+	}
 	if err := validate(u.Making, u.args); err != nil {
-		// The next JVM would make the same: note it, so that none tries
-		// again (another java or jar is another archive name).
-		_ = os.WriteFile(u.final+unusableSuffix, []byte(err.Error()+"\n"), 0o644)
+		var refused *archiveRefused
+		if errors.As(err, &refused) {
+			// java itself refused what its JVM wrote: the next JVM would
+			// make the same, so note it and let none try again (another
+			// java or jar is another archive name).
+			_ = os.WriteFile(u.final+unusableSuffix, []byte(err.Error()+"\n"), 0o644)
+		}
 		return fmt.Errorf("%s: the class archive the JVM wrote is not usable: %w", filepath.Base(u.final), err)
 	}
 	return os.Rename(u.Making, u.final)
 }
 
-// removeOrphans removes what JVMs of harnesses that are gone (killed, so
-// their servers died with them) were making for final: final.<pid>.making
-// of a pid that no longer runs.
-func removeOrphans(final string) {
-	files, _ := filepath.Glob(final + ".*.making")
+// removeOrphans removes what the JVMs of harnesses that are gone (killed,
+// so their servers died with them) were making, of any kind:
+// <archive>.<pid>.<random>.making of a pid that no longer runs.
+func (a *ClassArchives) removeOrphans() {
+	files, _ := filepath.Glob(filepath.Join(a.dir, "*.making"))
 	for _, f := range files {
-		pid, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(f, final+"."), ".making"))
+		parts := strings.Split(filepath.Base(f), ".")
+		if len(parts) < 4 {
+			continue
+		}
+		pid, err := strconv.Atoi(parts[len(parts)-3])
 		if err != nil || pid == os.Getpid() {
 			continue
 		}
@@ -193,6 +216,13 @@ func removeOrphans(final string) {
 			_ = os.Remove(f)
 		}
 	}
+}
+
+// randomSuffix tells apart the archives two JVMs of one harness make.
+func randomSuffix() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // unusableSuffix marks an archive name whose making failed (the reason is
@@ -206,17 +236,37 @@ func ExitedNormally(st *os.ProcessState) bool {
 	return st != nil && st.Exited()
 }
 
+// archiveRefused is java saying it cannot map an archive (not a java that
+// could not be run at all).
+type archiveRefused struct{ msg string }
+
+func (e *archiveRefused) Error() string { return e.msg }
+
+// validateTimeout bounds the java that checks a made archive.
+const validateTimeout = 30 * time.Second
+
 // javaMaps checks that java maps the archive with the JVM's own flags and
-// classpath (-Xshare:on fails rather than starting without it) and that its
-// checksums hold.
+// classpath (-Xshare:on fails rather than starting without it, and a top
+// layer it cannot map it says it could not use) and that its checksums
+// hold.
 func (a *ClassArchives) javaMaps(archive string, args []string) error {
 	cmdArgs := append(jvmOptions(args), "-XX:SharedArchiveFile="+archive, "-Xshare:on", "-XX:+VerifySharedSpaces")
 	if cp := classpathOf(args); cp != "" {
 		cmdArgs = append(cmdArgs, "-cp", cp)
 	}
-	out, err := exec.Command(a.java, append(cmdArgs, "-version")...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("java -Xshare:on: %w: %s", err, lastLine(string(out)))
+	ctx, cancel := context.WithTimeout(context.Background(), validateTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, a.java, append(cmdArgs, "-version")...).CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("java -Xshare:on took over %s", validateTimeout)
+	case errors.As(err, &exit) && exit.Exited():
+		return &archiveRefused{fmt.Sprintf("java -Xshare:on: %v: %s", err, lastLine(string(out)))}
+	case err != nil:
+		return fmt.Errorf("java -Xshare:on: %w", err)
+	case strings.Contains(string(out), "Unable to use shared archive"):
+		return &archiveRefused{"java -Xshare:on: " + lastLine(string(out))}
 	}
 	return nil
 }
@@ -237,10 +287,20 @@ func (a *ClassArchives) name(kind string, args []string) string {
 		java = a.java
 	}
 	stamp(java)
-	stamp(filepath.Join(filepath.Dir(filepath.Dir(java)), "lib", "server", "libjvm.so"))
+	home := filepath.Dir(filepath.Dir(java))
+	// The JVM, the base archive the dynamic one sits on (a distribution
+	// may make it anew on its own), the runtime's classes.
+	stamp(filepath.Join(home, "lib", "server", "libjvm.so"))
+	stamp(filepath.Join(home, "lib", "server", "classes.jsa"))
+	stamp(filepath.Join(home, "lib", "modules"))
 	for _, o := range jvmOptions(args) {
 		if strings.HasPrefix(o, "-XX:") {
 			fmt.Fprintf(h, "%s\x00", o)
+		}
+		// From 32 GiB of heap on, the JVM has no compressed oops, and an
+		// archive made with them does not map.
+		if v, ok := strings.CutPrefix(o, "-Xmx"); ok && heapMiB(v) >= 32<<10 {
+			fmt.Fprintf(h, "big heap\x00")
 		}
 	}
 	for _, jar := range filepath.SplitList(classpathOf(args)) {
@@ -253,6 +313,30 @@ func (a *ClassArchives) name(kind string, args []string) string {
 		return '_'
 	}, kind)
 	return safe + "-" + hex.EncodeToString(h.Sum(nil))[:16] + ".jsa"
+}
+
+// heapMiB reads a -Xmx size (512m, 2g, 1048576k, bytes), in MiB; 0 when
+// unreadable.
+func heapMiB(v string) int64 {
+	mult := int64(1) << 20 // bytes per unit, then MiB below
+	switch strings.ToLower(v[len(v)-min(1, len(v)):]) {
+	case "k":
+		mult = 1 << 10
+	case "m":
+		mult = 1 << 20
+	case "g":
+		mult = 1 << 30
+	case "t":
+		mult = 1 << 40
+	default:
+		mult = 1
+		v += "x"
+	}
+	n, err := strconv.ParseInt(v[:len(v)-1], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n * mult >> 20
 }
 
 // jvmOptions are the JVM's options in args: those before -cp (the main

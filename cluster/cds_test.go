@@ -132,26 +132,44 @@ func TestClassArchiveLifecycle(t *testing.T) {
 	}
 }
 
-// TestClassArchiveUnusable: an archive java cannot map is not kept, and no
-// JVM of that kind (same java, same jars) tries to make it again.
+// TestClassArchiveUnusable: an archive java refuses to map is not kept,
+// and no JVM of that kind (same java, same jars) tries to make it again;
+// one that could not be checked (java did not run), or that the JVM did
+// not write, is not kept either, but the next JVM tries again.
 func TestClassArchiveUnusable(t *testing.T) {
-	a := NewClassArchives(t.TempDir(), fakeJava(t, "17.0.15"))
-	a.validate = func(string, []string) error {
-		return errors.New("An error has occurred while processing the shared archive file")
-	}
-	args := testArgs(fakeJars(t, 2))
-	u := a.Use("zookeeper", args)
-	if err := os.WriteFile(u.Making, []byte("bad"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := u.Exited(true); err == nil || !strings.Contains(err.Error(), "not usable") {
-		t.Fatalf("Exited of an unmappable archive: %v, want it refused", err)
-	}
-	if next := a.Use("zookeeper", args); len(next.Flags) != 0 {
-		t.Errorf("after an unusable archive: flags %q, want none (not made again)", next.Flags)
-	}
-	if files, _ := filepath.Glob(filepath.Join(a.dir, "*.jsa")); len(files) != 0 {
-		t.Errorf("an unusable archive was kept: %v", files)
+	for _, tc := range []struct {
+		name      string
+		write     bool
+		err       error
+		tryAgain  bool
+		wantError string
+	}{
+		{"refused by java", true, &archiveRefused{"An error has occurred while processing the shared archive file"}, false, "not usable"},
+		{"java did not run", true, errors.New("fork/exec: resource temporarily unavailable"), true, "not usable"},
+		{"not written", false, nil, true, "wrote no class archive"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := NewClassArchives(t.TempDir(), fakeJava(t, "17.0.15"))
+			a.validate = func(string, []string) error { return tc.err }
+			args := testArgs(fakeJars(t, 2))
+			u := a.Use("zookeeper", args)
+			if tc.write {
+				if err := os.WriteFile(u.Making, []byte("bad"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := u.Exited(true); err == nil || !strings.Contains(err.Error(), tc.wantError) {
+				t.Fatalf("Exited: %v, want an error saying %q", err, tc.wantError)
+			}
+			next := a.Use("zookeeper", args)
+			if got := next.Making != ""; got != tc.tryAgain {
+				t.Errorf("the next JVM makes the archive: %v (flags %q), want %v", got, next.Flags, tc.tryAgain)
+			}
+			if files, _ := filepath.Glob(filepath.Join(a.dir, "*.jsa")); len(files) != 0 {
+				t.Errorf("an unusable archive was kept: %v", files)
+			}
+			_ = next.Exited(false)
+		})
 	}
 }
 
@@ -180,14 +198,35 @@ func TestClassArchiveName(t *testing.T) {
 	jars := filepath.SplitList(cp)
 	differs["classpath order"] = a.name("controller", testArgs(strings.Join([]string{jars[1], jars[0], jars[2]}, string(os.PathListSeparator))))
 	differs["another java"] = NewClassArchives(a.dir, fakeJava(t, "17.0.15")).name("controller", testArgs(cp))
-	later := time.Now().Add(time.Hour)
-	if err := os.Chtimes(jars[2], later, later); err != nil {
-		t.Fatal(err)
-	}
-	differs["a jar's time"] = a.name("controller", testArgs(cp))
+	big := testArgs(cp)
+	big[0] = "-Xmx40g"
+	differs["a heap without compressed oops"] = a.name("controller", big)
 	for what, got := range differs {
 		if got == base {
 			t.Errorf("%s did not change the archive's name %q", what, base)
+		}
+	}
+	// Files the JVM checks: each change, one at a time, makes a new name.
+	home := filepath.Dir(filepath.Dir(java))
+	later := time.Now().Add(time.Hour)
+	for _, f := range []struct{ what, path string }{
+		{"a jar's time", jars[2]},
+		{"libjvm.so's time", filepath.Join(home, "lib", "server", "libjvm.so")},
+		{"a new base archive", filepath.Join(home, "lib", "server", "classes.jsa")},
+		{"the runtime's modules", filepath.Join(home, "lib", "modules")},
+	} {
+		before := a.name("controller", testArgs(cp))
+		if _, err := os.Stat(f.path); err != nil {
+			if err := os.WriteFile(f.path, []byte("made"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Chtimes(f.path, later, later); err != nil {
+			t.Fatal(err)
+		}
+		later = later.Add(time.Hour)
+		if got := a.name("controller", testArgs(cp)); got == before {
+			t.Errorf("%s did not change the archive's name %q", f.what, before)
 		}
 	}
 }
@@ -208,6 +247,7 @@ func TestClassArchivesFor(t *testing.T) {
 		{"21.0.2", true, false},
 		{"11.0.22", false, false},
 		{"1.8.0_402", false, false},
+		{"17.0.15\"\nJVM_VARIANT=\"Openj9", false, false},
 		{"", false, false},
 	} {
 		java := fakeJava(t, tc.version)
@@ -225,6 +265,15 @@ func TestClassArchivesFor(t *testing.T) {
 	u := none.Use("broker-kraft", testArgs("x.jar"))
 	if len(u.Flags) != 0 || u.Exited(true) != nil {
 		t.Errorf("nil archives: flags %q, want none", u.Flags)
+	}
+}
+
+// TestHeapMiB reads -Xmx sizes.
+func TestHeapMiB(t *testing.T) {
+	for v, want := range map[string]int64{"320m": 320, "2g": 2048, "2G": 2048, "1048576k": 1024, "33554432": 32, "40g": 40960, "": 0, "x": 0} {
+		if got := heapMiB(v); got != want {
+			t.Errorf("heapMiB(%q) = %d, want %d", v, got, want)
+		}
 	}
 }
 
@@ -252,9 +301,10 @@ func TestClassArchiveOrphans(t *testing.T) {
 	if err := os.MkdirAll(a.dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	gone := final + ".999999999.making" // beyond pid_max: no such process
-	live := final + ".1.making"         // init, always there
-	for _, f := range []string{gone, live} {
+	gone := final + ".999999999.0a1b2c3d.making"                                                     // beyond pid_max: no such process
+	otherKind := filepath.Join(a.dir, "broker-kraft-0123456789abcdef.jsa.999999999.5e6f7a8b.making") // another kind's, as gone
+	live := final + ".1.0a1b2c3d.making"                                                             // init, always there
+	for _, f := range []string{gone, otherKind, live} {
 		if err := os.WriteFile(f, []byte("half"), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -263,8 +313,10 @@ func TestClassArchiveOrphans(t *testing.T) {
 	if u.Making == "" {
 		t.Fatalf("flags %q: want this JVM to make the archive", u.Flags)
 	}
-	if _, err := os.Stat(gone); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("%s of a harness that is gone is still there (%v)", gone, err)
+	for _, f := range []string{gone, otherKind} {
+		if _, err := os.Stat(f); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s of a harness that is gone is still there (%v)", f, err)
+		}
 	}
 	if _, err := os.Stat(live); err != nil {
 		t.Errorf("%s of a live process was removed: %v", live, err)

@@ -229,7 +229,8 @@ func (c *localCluster) Close(ctx context.Context) error {
 func (c *localCluster) stopArchiveMakers(ctx context.Context) {
 	for _, role := range []cluster.Role{cluster.RoleKafka, cluster.RoleController, cluster.RoleZooKeeper} {
 		for _, n := range c.nodes {
-			if p := n.current(); p == nil || !p.making || n.spec.Role != role {
+			// One that never served keeps no archive: it stops with the rest.
+			if p := n.current(); p == nil || !p.making || !n.served.Load() || n.spec.Role != role {
 				continue
 			}
 			sctx, cancel := context.WithTimeout(ctx, archiveGraceAtClose)
@@ -240,8 +241,10 @@ func (c *localCluster) stopArchiveMakers(ctx context.Context) {
 }
 
 // archiveGraceAtClose is how long a node that writes a class archive may
-// take to stop at teardown.
-const archiveGraceAtClose = 20 * time.Second
+// take to stop at teardown (a broker takes about 3 s); at most three are
+// stopped one after another, within the wait of `cluster down` for the
+// harness (stopHarness).
+const archiveGraceAtClose = 8 * time.Second
 
 // stopGraceAtClose is how long a node may take to stop at teardown before
 // it is killed: the cluster is going away, so there is little to wait for.

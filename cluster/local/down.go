@@ -73,10 +73,12 @@ func orphanRuns(known []string) []string {
 }
 
 // stopHarness sends SIGTERM to the harness that owns a run and waits a while
-// for it to tear down on its own.
+// for it to tear down on its own: longer than its teardown may take when it
+// lets nodes write their class archives (3 × archiveGraceAtClose, then
+// stopGraceAtClose).
 func stopHarness(ctx context.Context, st *runState) {
 	_ = syscall.Kill(st.HarnessPID, syscall.SIGTERM)
-	deadline := time.After(15 * time.Second)
+	deadline := time.After(30 * time.Second)
 	for st.harnessAlive() {
 		select {
 		case <-ctx.Done():
