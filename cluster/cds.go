@@ -115,8 +115,7 @@ func (a *ClassArchives) Use(kind string, args []string) *ClassArchiveUse {
 	}
 	final := filepath.Join(a.dir, a.name(kind, args))
 	u := &ClassArchiveUse{a: a, final: final, args: args}
-	if _, err := os.Stat(final); err == nil {
-		u.Flags = []string{"-XX:SharedArchiveFile=" + final}
+	if u.Flags = sharedFlags(final); u.Flags != nil {
 		return u
 	}
 	if _, err := os.Stat(final + unusableSuffix); err == nil {
@@ -124,8 +123,7 @@ func (a *ClassArchives) Use(kind string, args []string) *ClassArchiveUse {
 	}
 	making.Lock()
 	defer making.Unlock()
-	if _, err := os.Stat(final); err == nil { // made while we looked
-		u.Flags = []string{"-XX:SharedArchiveFile=" + final}
+	if u.Flags = sharedFlags(final); u.Flags != nil { // made while we looked
 		return u
 	}
 	if making.paths[final] || os.MkdirAll(a.dir, 0o755) != nil {
@@ -147,7 +145,11 @@ func (a *ClassArchives) Existing(kind string, args []string) []string {
 	if a == nil {
 		return nil
 	}
-	final := filepath.Join(a.dir, a.name(kind, args))
+	return sharedFlags(filepath.Join(a.dir, a.name(kind, args)))
+}
+
+// sharedFlags start a JVM with archive final when it exists; nil when not.
+func sharedFlags(final string) []string {
 	if _, err := os.Stat(final); err != nil {
 		return nil
 	}
@@ -315,28 +317,21 @@ func (a *ClassArchives) name(kind string, args []string) string {
 	return safe + "-" + hex.EncodeToString(h.Sum(nil))[:16] + ".jsa"
 }
 
-// heapMiB reads a -Xmx size (512m, 2g, 1048576k, bytes), in MiB; 0 when
+// heapMiB reads a -Xmx size (512m, 2g, 1048576k, or bytes) in MiB; 0 when
 // unreadable.
 func heapMiB(v string) int64 {
-	mult := int64(1) << 20 // bytes per unit, then MiB below
-	switch strings.ToLower(v[len(v)-min(1, len(v)):]) {
-	case "k":
-		mult = 1 << 10
-	case "m":
-		mult = 1 << 20
-	case "g":
-		mult = 1 << 30
-	case "t":
-		mult = 1 << 40
-	default:
-		mult = 1
-		v += "x"
+	shift := map[string]uint{"k": 10, "m": 20, "g": 30, "t": 40}
+	unit := uint(0)
+	if n := len(v); n > 0 {
+		if sh, ok := shift[strings.ToLower(v[n-1:])]; ok {
+			unit, v = sh, v[:n-1]
+		}
 	}
-	n, err := strconv.ParseInt(v[:len(v)-1], 10, 64)
+	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
 		return 0
 	}
-	return n * mult >> 20
+	return n << unit >> 20
 }
 
 // jvmOptions are the JVM's options in args: those before -cp (the main

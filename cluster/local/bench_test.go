@@ -93,18 +93,11 @@ func warmUp(b *testing.B, o cluster.Options) {
 // cpuSeconds is the CPU a process has used (user and system), assuming
 // Linux's 100 clock ticks a second.
 func cpuSeconds(pid int) float64 {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	st, err := readProcStat(pid)
 	if err != nil {
 		return 0
 	}
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fields) < 13 {
-		return 0
-	}
-	utime, _ := strconv.ParseFloat(fields[11], 64)
-	stime, _ := strconv.ParseFloat(fields[12], 64)
-	return (utime + stime) / 100
+	return float64(st.UTime+st.STime) / 100
 }
 
 // childrenCPU is the CPU the harness's children that have exited and been

@@ -13,6 +13,9 @@ import (
 type Stat struct {
 	State     byte   // R, S, D, T (stopped: paused), Z, ...
 	StartTime uint64 // clock ticks after boot: with the pid, names a process uniquely
+	// UTime and STime are the CPU it has used in user and kernel mode,
+	// in clock ticks (100 a second on Linux).
+	UTime, STime uint64
 }
 
 // ReadStat reads /proc/PID/stat.
@@ -28,7 +31,8 @@ func ReadStat(pid int) (Stat, error) {
 		return Stat{}, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
 	}
 	fields := strings.Fields(s[end+2:])
-	// fields[0] is field 3 (state); field 22 (starttime) is fields[19].
+	// fields[0] is field 3 (state); fields 14 and 15 (utime, stime) are
+	// fields[11] and fields[12]; field 22 (starttime) is fields[19].
 	if len(fields) < 20 || len(fields[0]) != 1 {
 		return Stat{}, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
 	}
@@ -36,7 +40,12 @@ func ReadStat(pid int) (Stat, error) {
 	if err != nil {
 		return Stat{}, fmt.Errorf("/proc/%d/stat: start time: %w", pid, err)
 	}
-	return Stat{State: fields[0][0], StartTime: start}, nil
+	utime, uerr := strconv.ParseUint(fields[11], 10, 64)
+	stime, serr := strconv.ParseUint(fields[12], 10, 64)
+	if uerr != nil || serr != nil {
+		return Stat{}, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	return Stat{State: fields[0][0], StartTime: start, UTime: utime, STime: stime}, nil
 }
 
 // SameProcess reports whether pid still names the process that started at start.
