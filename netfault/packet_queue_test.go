@@ -405,7 +405,10 @@ func TestHostFaultsFallBack(t *testing.T) {
 	t.Cleanup(func() { _ = hf.ClearPackets(context.Background()) })
 
 	before := connectTime(t, tn, "a", "b")
-	via, err := hf.ShapePackets(ctx, Packet{Behaviours: PacketDelay, Delay: 100 * time.Millisecond}.Defaults(), 42)
+	// Defaults would add 10ms of jitter either way; the bound below allows
+	// for the 1ms given here.
+	p := Packet{Behaviours: PacketDelay, Delay: 100 * time.Millisecond, Jitter: time.Millisecond}.Defaults()
+	via, err := hf.ShapePackets(ctx, p, 42)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,8 +419,8 @@ func TestHostFaultsFallBack(t *testing.T) {
 		t.Errorf("ShapePackets says %s, but b has none", via)
 	}
 	during := connectTime(t, tn, "a", "b")
-	if during-before < 100*time.Millisecond {
-		t.Errorf("connect took %s before and %s during the fault", before, during)
+	if during-before < p.Delay-p.Jitter {
+		t.Errorf("connect took %s before and %s during a %s fault", before, during, p.Describe())
 	}
 	if err := hf.ClearPackets(ctx); err != nil {
 		t.Fatal(err)
@@ -444,7 +447,8 @@ func TestDropsAndPacketsTogether(t *testing.T) {
 	b := tn.node("b")
 	hf := NewHostFaults(b)
 	t.Cleanup(func() { _ = hf.ClearPackets(context.Background()); _ = hf.Drop(context.Background(), nil) })
-	via, err := hf.ShapePackets(ctx, Packet{Behaviours: PacketDelay, Delay: 100 * time.Millisecond}.Defaults(), 7)
+	p := Packet{Behaviours: PacketDelay, Delay: 100 * time.Millisecond, Jitter: time.Millisecond}.Defaults()
+	via, err := hf.ShapePackets(ctx, p, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,8 +459,8 @@ func TestDropsAndPacketsTogether(t *testing.T) {
 	if !packetFaultOn(t, b, via) {
 		t.Errorf("the partition removed the %s packet fault", via)
 	}
-	if d := connectTime(t, tn, "c", "b"); d < 100*time.Millisecond {
-		t.Errorf("c to b took %s with b's packets delayed 100ms", d)
+	if d := connectTime(t, tn, "c", "b"); d < p.Delay-p.Jitter {
+		t.Errorf("c to b took %s with b's packets delayed %s", d, p.Describe())
 	}
 	if err := hf.Drop(ctx, nil); err != nil {
 		t.Fatal(err)
