@@ -246,13 +246,17 @@ func TestObserverSpecs(t *testing.T) {
 	}
 }
 
-// observerIsolateSpec isolates the ZooKeeper leader for 15 s while
-// zk-register runs (the schedule binds it first).
-var observerIsolateSpec = Spec{TimeLimit: 35 * time.Second, Concurrency: 10, Seed: 14,
+// observerIsolateSpec isolates the ZooKeeper leader for 30 s while
+// zk-register runs (the schedule binds it first). The followers learn of
+// the loss only after syncLimit ticks (10 s here), and their election may
+// then wait on connects to the unreachable node (zookeeper.cnxTimeout, 5 s
+// by default): a 15 s cut once healed before the two elected a leader
+// (CI, 2026-12-01).
+var observerIsolateSpec = Spec{TimeLimit: 50 * time.Second, Concurrency: 10, Seed: 14,
 	WorkloadOptions: &zkregister.Options{Reads: zkregister.ReadSync},
 	Schedule: []nemesis.Step{
 		{Kind: nemesis.KindBind, ID: "l", Start: 5 * time.Second, Bind: map[string]string{"L": nemesis.TargetZKLeader}},
-		{Kind: nemesis.KindPartition, ID: "iso", After: "l.started", Shape: nemesis.ShapeIsolate, Target: "$L", For: 15 * time.Second},
+		{Kind: nemesis.KindPartition, ID: "iso", After: "l.started", Shape: nemesis.ShapeIsolate, Target: "$L", For: 30 * time.Second},
 	}}
 
 // TestObserverLeaderIsolated: with the ZooKeeper leader cut off from the
@@ -320,7 +324,7 @@ func TestObserverLeaderIsolated(t *testing.T) {
 			t.Errorf("finding %s: %s", a.Kind, a.Message)
 		}
 	}
-	t.Logf("isolated %s; leadership %v %v", isolated, lr.Valid, lr.AnomalyCounts)
+	t.Logf("isolated %s, cut %.1f-%.1f s; leadership %v %v; lanes %+v", isolated, float64(cut.start)/1e9, float64(cut.end)/1e9, lr.Valid, lr.AnomalyCounts, d.Nodes)
 	for _, a := range lr.Anomalies {
 		t.Logf("finding: %s", a.Message)
 	}
