@@ -56,14 +56,23 @@ type Node interface {
 	Stop(ctx context.Context) error
 	// Kill sends SIGKILL and waits for the process to exit.
 	Kill(ctx context.Context) error
-	// Pause stops the process (SIGSTOP) and returns once it is stopped.
+	// Pause stops the process (SIGSTOP, or a Freezer's cgroup freeze) and
+	// returns once it is stopped.
 	Pause(ctx context.Context) error
-	// Resume continues a paused process (SIGCONT).
+	// Resume continues a paused process (SIGCONT, or a Freezer's thaw).
 	Resume(ctx context.Context) error
 	// Restart stops the server (SIGTERM) if it runs and starts it again with its data.
 	Restart(ctx context.Context) error
 	// Running reports whether the server process is alive (paused counts as alive).
 	Running() bool
+}
+
+// Freezer is implemented by nodes that pause by freezing their cgroup
+// (docker pause) rather than by sending SIGSTOP, and resume by thawing it:
+// the history says which the process went through. A frozen process gets
+// no signal and so cannot tell it was paused.
+type Freezer interface {
+	Freezes() bool
 }
 
 // Network changes what a node's network does. Every change replaces the

@@ -23,6 +23,7 @@ type fakeCluster struct {
 	ctrl    string // the Kafka controller
 	leaders map[int32]string
 	noNet   bool // nodes offer no network capability
+	frozen  bool // nodes pause by freezing, as containers do
 	hosts   []*fakeNode
 }
 
@@ -195,6 +196,7 @@ func (n *fakeNode) Resume(context.Context) error {
 	return nil
 }
 func (n *fakeNode) Restart(ctx context.Context) error { return n.Start(ctx) }
+func (n *fakeNode) Freezes() bool                     { return n.c.frozen }
 func (n *fakeNode) Running() bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -26,7 +26,7 @@ func (k *killFault) Heal(ctx context.Context, env *Env) (any, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	restarted, err := k.undoHit(ctx, env, nil)
-	did := k.stopRecord(restarted)
+	did := k.stopRecord(env, restarted)
 	var down []string
 	for _, n := range env.Cluster.Nodes() {
 		if !n.Running() {

@@ -19,12 +19,15 @@ type nodeFault struct {
 	kind    Kind
 	summary string
 	// do applies the fault to a node, undo reverses it; signal names what
-	// do sends (for the history), undone what undo sends or does.
+	// do sends (for the history), extra what the stop's record adds (what
+	// undo sends). Where the cluster's nodes are Freezers, frozen and
+	// thawed stand in for the two, when set.
 	do, undo       func(cluster.Node, context.Context) error
 	doing, undoing string // "kill", "restart"
 	signal         string
 	undoneKey      string // the key of the stop's record: "restarted", "resumed"
 	extra          map[string]any
+	frozen, thawed map[string]any
 
 	mu  sync.Mutex
 	hit map[string]string // nodes this fault hit and has not undone → the step's key
@@ -66,7 +69,22 @@ func (f *nodeFault) Start(ctx context.Context, env *Env, s Step) (any, error) {
 		f.hit[n.Name()] = s.key
 		hit = append(hit, n.Name())
 	}
-	return map[string]any{"nodes": hit, "signal": f.signal}, errors.Join(errs...)
+	did := map[string]any{"nodes": hit, "signal": f.signal}
+	if f.frozen != nil && freezes(env) {
+		did = map[string]any{"nodes": hit}
+		maps.Copy(did, f.frozen)
+	}
+	return did, errors.Join(errs...)
+}
+
+// freezes says whether env's cluster pauses nodes by freezing them.
+func freezes(env *Env) bool {
+	for _, n := range env.Cluster.Nodes() {
+		if fr, ok := n.(cluster.Freezer); ok && fr.Freezes() {
+			return true
+		}
+	}
+	return false
 }
 
 // Stop undoes the fault on every node the step hit.
@@ -74,7 +92,7 @@ func (f *nodeFault) Stop(ctx context.Context, env *Env, s Step) (any, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	undone, err := f.undoHit(ctx, env, func(key string) bool { return key == s.key })
-	return f.stopRecord(undone), err
+	return f.stopRecord(env, undone), err
 }
 
 // undoHit undoes the nodes this fault hit, those of the steps mine
@@ -100,8 +118,12 @@ func (f *nodeFault) undoHit(ctx context.Context, env *Env, mine func(key string)
 	return undone, errors.Join(errs...)
 }
 
-func (f *nodeFault) stopRecord(undone []string) map[string]any {
+func (f *nodeFault) stopRecord(env *Env, undone []string) map[string]any {
 	did := map[string]any{f.undoneKey: undone}
-	maps.Copy(did, f.extra)
+	if f.thawed != nil && freezes(env) {
+		maps.Copy(did, f.thawed)
+	} else {
+		maps.Copy(did, f.extra)
+	}
 	return did
 }

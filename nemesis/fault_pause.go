@@ -9,16 +9,19 @@ import (
 )
 
 // pauseFault pauses nodes' servers (SIGSTOP) and resumes them (SIGCONT)
-// when it stops.
+// when it stops; containers are frozen and thawed (docker pause), and the
+// history says so.
 type pauseFault struct{ nodeFault }
 
 func newPauseFault() *pauseFault {
 	return &pauseFault{nodeFault{
 		kind:    KindPause,
-		summary: "pause nodes' servers (SIGSTOP), resume them (SIGCONT) at the stop",
+		summary: "pause nodes' servers (SIGSTOP, or docker pause), resume them (SIGCONT) at the stop",
 		do:      cluster.Node.Pause, undo: cluster.Node.Resume,
 		doing: "pause", undoing: "resume", signal: "SIGSTOP", undoneKey: "resumed",
-		extra: map[string]any{"signal": "SIGCONT"},
+		extra:  map[string]any{"signal": "SIGCONT"},
+		frozen: map[string]any{"freezer": "frozen (docker pause)"},
+		thawed: map[string]any{"freezer": "thawed (docker unpause)"},
 	}}
 }
 
@@ -42,5 +45,5 @@ func (p *pauseFault) Heal(ctx context.Context, env *Env) (any, error) {
 		}
 		delete(p.hit, n.Name())
 	}
-	return p.stopRecord(resumed), errors.Join(errs...)
+	return p.stopRecord(env, resumed), errors.Join(errs...)
 }

@@ -217,6 +217,41 @@ func TestScriptedUntilTimesOut(t *testing.T) {
 	}
 }
 
+// TestPauseRecordSaysHow: a pause's record names SIGSTOP and SIGCONT where
+// the nodes get signals, and the freezer where they are frozen (docker
+// pause), for its stop and for the final heal alike.
+func TestPauseRecordSaysHow(t *testing.T) {
+	for _, frozen := range []bool{false, true} {
+		c := newFakeCluster("zk1", "zk2", "zk3")
+		c.frozen = frozen
+		steps := parseSteps(t, `[{"kind":"pause","id":"a","target":"zk1","for":"10ms"},{"kind":"pause","id":"b","after":"a.stopped","target":"zk2"}]`)
+		rec := &memRecorder{}
+		nem := New(&Env{Cluster: c, Options: Options{}.Defaults()}, Builtin(), rec, steps)
+		nem.Run(context.Background(), time.Now())
+		if err := nem.HealAll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{
+			`start-pause {"nodes":["zk1"],"signal":"SIGSTOP"}`,
+			`stop-pause {"resumed":["zk1"],"signal":"SIGCONT"}`,
+			`start-pause {"nodes":["zk2"],"signal":"SIGSTOP"}`,
+			`stop-pause {"resumed":["zk2"],"signal":"SIGCONT"}`,
+		}
+		if frozen {
+			want = []string{
+				`start-pause {"freezer":"frozen (docker pause)","nodes":["zk1"]}`,
+				`stop-pause {"freezer":"thawed (docker unpause)","resumed":["zk1"]}`,
+				`start-pause {"freezer":"frozen (docker pause)","nodes":["zk2"]}`,
+				`stop-pause {"freezer":"thawed (docker unpause)","resumed":["zk2"]}`,
+			}
+		}
+		got := nemesisCalls(t, rec.ops())
+		if len(got) < 4 || !slices.Equal(got[:4], want) {
+			t.Errorf("frozen %v: calls:\n%s\nwant first:\n%s", frozen, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+}
+
 // TestOverlappingStepsUndoTheirOwnNodes: two kills overlap; each stop
 // restarts only its own step's node, and a step aiming at a node another
 // step holds is refused for that node.

@@ -144,6 +144,11 @@ func (n *node) Kill(ctx context.Context) error {
 	return n.waitState(ctx, "kill", func(running, _ bool) bool { return !running })
 }
 
+var _ cluster.Freezer = (*node)(nil)
+
+// Freezes says that Pause freezes the container's cgroup, with no SIGSTOP.
+func (n *node) Freezes() bool { return true }
+
 // Pause freezes the container (docker pause) and returns once it is.
 func (n *node) Pause(ctx context.Context) error {
 	if _, err := n.d.api.ContainerPause(ctx, n.c.GetContainerID(), client.ContainerPauseOptions{}); err != nil {
