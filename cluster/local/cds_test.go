@@ -20,10 +20,7 @@ import (
 // in) keeps the machine's archives out of it.
 func TestClassArchivesMadeThenMapped(t *testing.T) {
 	realtest.Require(t)
-	cache := t.TempDir()
-	if err := os.Symlink(filepath.Join(cluster.Options{}.Defaults().CacheDir, "dist"), filepath.Join(cache, "dist")); err != nil {
-		t.Fatal(err)
-	}
+	cache := realtest.CacheWithDists(t, cluster.Options{}.Defaults().CacheDir)
 	o := cluster.Options{KafkaMode: cluster.ModeKRaft, KafkaVersion: cluster.DefaultKRaftKafkaVersion, Controllers: 1, KafkaNodes: 1, CacheDir: cache}
 	kinds := []string{"storage-format", "controller", "broker-kraft"}
 
@@ -83,4 +80,73 @@ func mappedArchives(t *testing.T, pid int, cache string) []string {
 		files = append(files, fields[5])
 	}
 	return files
+}
+
+// TestArchiveOnlyFromProcessesSeenHealthy: a broker killed and started
+// again (as the nemesis does) before any archive of its kind exists makes
+// one only if the harness saw the cluster healthy (Up, WaitHealthy) with
+// the new process. The runner's WaitHealthy after the heal does; a process
+// stopped before any such check may have been stopped while it was still
+// starting, and its archive would be a thin one that every later broker
+// maps. Here the broker serves (cluster status says so) but no
+// WaitHealthy saw it: no archive; after WaitHealthy: one.
+func TestArchiveOnlyFromProcessesSeenHealthy(t *testing.T) {
+	realtest.Require(t)
+	cache := realtest.CacheWithDists(t, cluster.Options{}.Defaults().CacheDir)
+	o := cluster.Options{KafkaMode: cluster.ModeKRaft, KafkaVersion: cluster.DefaultKRaftKafkaVersion, Controllers: 1, KafkaNodes: 1, CacheDir: cache}
+	brokerArchives := func() []string {
+		m, _ := filepath.Glob(filepath.Join(cache, "cds", "broker-kraft-*.jsa"))
+		return m
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	restartBroker := func(c cluster.Cluster) {
+		t.Helper()
+		b := c.Brokers()[0]
+		if err := b.Kill(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if p := b.(*localNode).current(); p == nil || !p.making {
+			t.Fatal("the restarted broker does not make an archive")
+		}
+	}
+
+	first := upCluster(t, o)
+	restartBroker(first)
+	for serving := false; !serving; {
+		st, err := first.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range st.Nodes {
+			serving = serving || (n.Role == cluster.RoleKafka && n.Serving())
+		}
+		if !serving {
+			select {
+			case <-ctx.Done():
+				t.Fatal("the restarted broker never served")
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	}
+	closeCluster(t, first)
+	if m := brokerArchives(); len(m) != 0 {
+		t.Errorf("a broker no WaitHealthy saw kept archives %v", m)
+	}
+	if m, _ := filepath.Glob(filepath.Join(cache, "cds", "controller-*.jsa")); len(m) != 1 {
+		t.Errorf("controller archives %v, want one (Up saw it healthy)", m)
+	}
+
+	second := upCluster(t, o)
+	restartBroker(second)
+	if err := second.WaitHealthy(ctx); err != nil {
+		t.Fatal(err)
+	}
+	closeCluster(t, second)
+	if m := brokerArchives(); len(m) != 1 {
+		t.Errorf("a restarted broker WaitHealthy saw kept archives %v, want one", m)
+	}
 }

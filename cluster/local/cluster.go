@@ -126,9 +126,7 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 	if err := c.StartAll(ctx); err != nil {
 		return nil, err
 	}
-	for _, n := range c.nodes {
-		n.served.Store(true)
-	}
+	c.markServed()
 	c.mu.Lock()
 	c.state.Ready = true
 	c.mu.Unlock()
@@ -182,6 +180,24 @@ func (c *localCluster) Dial(ctx context.Context, network, address string) (net.C
 	return c.net.dial(ctx, network, address)
 }
 
+// WaitHealthy waits until the cluster is healthy (cluster.Roster), and
+// then notes that every node's current process has served.
+func (c *localCluster) WaitHealthy(ctx context.Context) error {
+	if err := c.Roster.WaitHealthy(ctx); err != nil {
+		return err
+	}
+	c.markServed()
+	return nil
+}
+
+// markServed notes that every node's current process has served: the
+// cluster was healthy with them.
+func (c *localCluster) markServed() {
+	for _, n := range c.nodes {
+		n.markServed()
+	}
+}
+
 // Close stops the brokers and the ensemble (SIGTERM, then SIGKILL after a
 // short grace), then removes the namespaces, the state file and, when it was
 // made for the run, the work directory.
@@ -230,7 +246,7 @@ func (c *localCluster) stopArchiveMakers(ctx context.Context) {
 	for _, role := range []cluster.Role{cluster.RoleKafka, cluster.RoleController, cluster.RoleZooKeeper} {
 		for _, n := range c.nodes {
 			// One that never served keeps no archive: it stops with the rest.
-			if p := n.current(); p == nil || !p.making || !n.served.Load() || n.spec.Role != role {
+			if p := n.current(); p == nil || !p.making || !p.served.Load() || n.spec.Role != role {
 				continue
 			}
 			sctx, cancel := context.WithTimeout(ctx, archiveGraceAtClose)

@@ -35,12 +35,9 @@ type localNode struct {
 	archives    *cluster.ClassArchives
 	archiveKind string
 	log         *slog.Logger
-	// served is set once the cluster was healthy: a server that stops
-	// before has not run what its class archive is to hold.
-	served   atomic.Bool
-	worker   *nsutil.Worker
-	net      *netfault.HostFaults
-	onChange func() // called after the process changed, to record it
+	worker      *nsutil.Worker
+	net         *netfault.HostFaults
+	onChange    func() // called after the process changed, to record it
 
 	mu   sync.Mutex
 	proc *process
@@ -57,6 +54,18 @@ type process struct {
 	making bool
 	// stopping is set when the harness asked it to stop (SIGTERM).
 	stopping atomic.Bool
+	// served is set once the cluster was seen healthy while the process
+	// ran (markServed): one that stops before, such as a server the
+	// nemesis restarted that is still starting, has not run what its
+	// class archive is to hold.
+	served atomic.Bool
+}
+
+// markServed notes that the node's current process has served.
+func (n *localNode) markServed() {
+	if p := n.current(); p != nil {
+		p.served.Store(true)
+	}
 }
 
 func (n *localNode) Name() string           { return n.spec.Name }
@@ -146,7 +155,7 @@ func (n *localNode) Start(ctx context.Context) error {
 	}
 	go func() {
 		p.err = cmd.Wait()
-		worth := n.served.Load() && p.stopping.Load() && cluster.ExitedNormally(cmd.ProcessState)
+		worth := p.served.Load() && p.stopping.Load() && cluster.ExitedNormally(cmd.ProcessState)
 		if err := use.Exited(worth); err != nil && n.log != nil {
 			n.log.Info("no class archive made", "node", n.spec.Name, "why", err)
 		}
