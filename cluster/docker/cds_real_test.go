@@ -11,6 +11,7 @@ import (
 
 	"github.com/faultline/faultline/cluster"
 	"github.com/faultline/faultline/cluster/local"
+	"github.com/faultline/faultline/internal/realtest"
 )
 
 // TestContainersMapClassArchives: class archives made by a local run (the
@@ -20,10 +21,7 @@ import (
 // linked in) keeps the machine's archives out of it.
 func TestContainersMapClassArchives(t *testing.T) {
 	requireDaemon(t)
-	cache := t.TempDir()
-	if err := os.Symlink(filepath.Join(cluster.Options{}.Defaults().CacheDir, "dist"), filepath.Join(cache, "dist")); err != nil {
-		t.Fatal(err)
-	}
+	cache := realtest.CacheWithDists(t, cluster.Options{}.Defaults().CacheDir)
 	// A ZooKeeper-only local run makes the zookeeper archive alone.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

@@ -4,6 +4,7 @@ package realtest
 
 import (
 	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -64,4 +65,17 @@ func NoDocker(t testing.TB, why error) {
 		t.Fatalf("%s=1 says a Docker daemon and the runtime image are there, but: %v", DockerEnv, why)
 	}
 	t.Skipf("docker backend: %v (start a daemon with scripts/start-dockerd.sh and run faultline docker setup; %s=1 makes this a failure)", why, DockerEnv)
+}
+
+// CacheWithDists makes a cache folder of the test's own with the
+// distributions of cache (the machine's cache folder) linked in, so that a
+// test can watch what else a run puts in its cache (class archives)
+// without fetching the distributions again or touching the machine's.
+func CacheWithDists(t testing.TB, cache string) string {
+	t.Helper()
+	own := t.TempDir()
+	if err := os.Symlink(filepath.Join(cache, "dist"), filepath.Join(own, "dist")); err != nil {
+		t.Fatal(err)
+	}
+	return own
 }
