@@ -4,7 +4,8 @@
 // A Cluster is a set of Nodes. A Node is one server process with a name
 // (zk1.., kafka1..), a role, an address on the run's private network and the
 // verbs the nemesis and workloads need: Start, Stop (SIGTERM), Kill (SIGKILL),
-// Pause (SIGSTOP), Resume (SIGCONT) and Restart, keeping its data.
+// Pause (SIGSTOP, or a container's freeze), Resume (SIGCONT, or a thaw) and
+// Restart, keeping its data.
 //
 // The local backend (NewLocal) runs every node as a JVM in its own Linux
 // network namespace, joined by a bridge that lives in a namespace made for the

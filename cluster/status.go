@@ -62,7 +62,7 @@ type NodeStatus struct {
 	Addr       string `json:"addr"`
 	ClientAddr string `json:"client_addr"`
 	PID        int    `json:"pid,omitempty"`
-	// Process is running, paused (SIGSTOPped) or down.
+	// Process is running, paused (SIGSTOPped, or a frozen container) or down.
 	Process string `json:"process"`
 	// Mode is a ZooKeeper node's answer to srvr (leader, follower,
 	// standalone), or a KRaft controller's place in the quorum (leader,

@@ -16,7 +16,7 @@ type pauseFault struct{ nodeFault }
 func newPauseFault() *pauseFault {
 	return &pauseFault{nodeFault{
 		kind:    KindPause,
-		summary: "pause nodes' servers (SIGSTOP, or docker pause), resume them (SIGCONT) at the stop",
+		summary: "pause nodes' servers (SIGSTOP, or docker pause), resume them (SIGCONT, or docker unpause) at the stop",
 		do:      cluster.Node.Pause, undo: cluster.Node.Resume,
 		doing: "pause", undoing: "resume", signal: "SIGSTOP", undoneKey: "resumed",
 		extra:  map[string]any{"signal": "SIGCONT"},

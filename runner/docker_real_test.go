@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -60,14 +61,27 @@ func TestDockerVerdicts(t *testing.T) {
 		if len(rec.Schedule) < 3 || !reflect.DeepEqual(rec.Schedule, want) {
 			t.Errorf("the docker run's schedule %+v, the local backend's for the seed %+v", rec.Schedule, want)
 		}
-		// A container is frozen, not sent SIGSTOP, and the history says so.
+		// A container is frozen, not sent SIGSTOP, and the history says so,
+		// in the pauses' records and in the final heal's.
 		pauses := 0
 		for _, op := range mustReadHistory(t, out.Dir) {
-			if op.Process != history.Nemesis || op.Type == history.Invoke || (op.F != "start-pause" && op.F != "stop-pause") {
+			if op.Process != history.Nemesis || op.Type == history.Invoke {
 				continue
 			}
-			pauses++
-			if v := string(op.Value); !strings.Contains(v, `"freezer"`) || strings.Contains(v, "SIG") {
+			v := string(op.Value)
+			switch op.F {
+			case "start-pause", "stop-pause":
+				pauses++
+			case "heal":
+				var heal map[string]json.RawMessage
+				if err := json.Unmarshal(op.Value, &heal); err != nil {
+					t.Fatal(err)
+				}
+				v = string(heal["pause"])
+			default:
+				continue
+			}
+			if !strings.Contains(v, `"freezer"`) || strings.Contains(v, "SIG") {
 				t.Errorf("%s says %s, want the freezer and no signal", op.F, v)
 			}
 		}
