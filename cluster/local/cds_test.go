@@ -98,10 +98,15 @@ func TestArchiveOnlyFromProcessesSeenHealthy(t *testing.T) {
 		m, _ := filepath.Glob(filepath.Join(cache, "cds", "broker-kraft-*.jsa"))
 		return m
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	// A deadline per step: the runs before take their own time.
+	step := func() context.Context {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		t.Cleanup(cancel)
+		return ctx
+	}
 	restartBroker := func(c cluster.Cluster) {
 		t.Helper()
+		ctx := step()
 		b := c.Brokers()[0]
 		if err := b.Kill(ctx); err != nil {
 			t.Fatal(err)
@@ -116,6 +121,7 @@ func TestArchiveOnlyFromProcessesSeenHealthy(t *testing.T) {
 
 	first := upCluster(t, o)
 	restartBroker(first)
+	ctx := step()
 	for serving := false; !serving; {
 		st, err := first.Status(ctx)
 		if err != nil {
@@ -142,7 +148,7 @@ func TestArchiveOnlyFromProcessesSeenHealthy(t *testing.T) {
 
 	second := upCluster(t, o)
 	restartBroker(second)
-	if err := second.WaitHealthy(ctx); err != nil {
+	if err := second.WaitHealthy(step()); err != nil {
 		t.Fatal(err)
 	}
 	closeCluster(t, second)

@@ -181,12 +181,22 @@ func (c *localCluster) Dial(ctx context.Context, network, address string) (net.C
 }
 
 // WaitHealthy waits until the cluster is healthy (cluster.Roster), and
-// then notes that every node's current process has served.
+// then notes that the nodes' processes have served.
 func (c *localCluster) WaitHealthy(ctx context.Context) error {
+	// Only the processes there before the wait: one started during it
+	// (a restart) may still be starting.
+	before := make([]*process, len(c.nodes))
+	for i, n := range c.nodes {
+		before[i] = n.current()
+	}
 	if err := c.Roster.WaitHealthy(ctx); err != nil {
 		return err
 	}
-	c.markServed()
+	for i, n := range c.nodes {
+		if p := n.current(); p != nil && p == before[i] {
+			p.served.Store(true)
+		}
+	}
 	return nil
 }
 
