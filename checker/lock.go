@@ -124,7 +124,36 @@ type LockDetails struct {
 	Deposed int `json:"deposed"`
 	// FinalRead is what the final locks read found, nil without one.
 	FinalRead *LockFinalRead `json:"final_read,omitempty"`
+
+	// Holds are the beliefs, in the order their acquires were invoked,
+	// and Overlaps every overlap of two beliefs in one lock (split brains
+	// and fenced ones), for the holders' picture; at most MaxLockHolds
+	// and MaxLockOverlaps, HoldsLeft and OverlapsLeft counting the rest.
+	// They are not stored in results.json: the picture is drawn from them
+	// as the check runs.
+	Holds        []LockHold    `json:"-"`
+	HoldsLeft    int           `json:"-"`
+	Overlaps     []LockOverlap `json:"-"`
+	OverlapsLeft int           `json:"-"`
 }
+
+// LockHold is a time in which a process believed it held a lock: from its
+// acquire's ok completion to End (see Lock), in nanoseconds on the
+// history's clock.
+type LockHold struct {
+	Lock    string
+	Process history.Process
+	Client  string // naive, careful, fenced ("" if the acquire named none)
+	Token   int64
+	Start   int64
+	End     int64
+}
+
+// The most holds and overlaps LockDetails keeps for the picture.
+const (
+	MaxLockHolds    = 50_000
+	MaxLockOverlaps = 10_000
+)
 
 // LockOverlap is a time in which two processes both believed they held a
 // lock: from Start to End, in nanoseconds on the history's clock.

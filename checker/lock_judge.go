@@ -101,6 +101,12 @@ func (c *lockCheck) overlap(a, b *lockBelief, start, end int64) {
 			Clients: [2]string{a.client, b.client}, Tokens: [2]int64{a.token, b.token},
 			Start: start, End: end, Duration: dur, Faults: activeFaults(c.faults, start, end)}
 	}
+	if len(c.overlaps) < MaxLockOverlaps {
+		c.overlaps = append(c.overlaps, LockOverlap{Lock: c.locks[a.lock], Processes: [2]history.Process{a.proc, b.proc},
+			Clients: [2]string{a.client, b.client}, Tokens: [2]int64{a.token, b.token}, Start: start, End: end, Duration: dur})
+	} else {
+		c.overlapsLeft++
+	}
 	if a.client == "fenced" && b.client == "fenced" {
 		c.fencedOverlaps++
 		if c.longestFenced == nil || dur > c.longestFenced.Duration {
@@ -457,7 +463,15 @@ func (c *lockCheck) details() *LockDetails {
 	d := &LockDetails{Locks: len(c.locks), ByF: c.byF, Acquires: len(c.acquires), ByClient: c.byClient,
 		AnomalyCounts: map[string]int{}, EndedByInfo: c.byInfo, SplitBrains: c.splitBrains, Longest: c.longest,
 		FencedOverlaps: c.fencedOverlaps, LongestFenced: c.longestFenced, Writes: len(c.writes), Fenced: c.fenced,
-		Deposed: c.deposed, FinalRead: c.finalRead}
+		Deposed: c.deposed, FinalRead: c.finalRead, Overlaps: c.overlaps, OverlapsLeft: c.overlapsLeft}
+	for i := range c.beliefs {
+		if i == MaxLockHolds {
+			d.HoldsLeft = len(c.beliefs) - i
+			break
+		}
+		b := &c.beliefs[i]
+		d.Holds = append(d.Holds, LockHold{Lock: c.locks[b.lock], Process: b.proc, Client: b.client, Token: b.token, Start: b.start, End: b.end})
+	}
 	for k := range lockKinds {
 		d.AnomalyCounts[k.String()] = c.found.counts[k]
 	}

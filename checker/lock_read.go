@@ -42,6 +42,8 @@ type lockCheck struct {
 	found          lockFindings
 	splitBrains    int
 	fencedOverlaps int
+	overlaps       []LockOverlap // for the picture, at most MaxLockOverlaps
+	overlapsLeft   int
 	longest        *LockOverlap
 	longestFenced  *LockOverlap
 	finalRead      *LockFinalRead

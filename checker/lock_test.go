@@ -170,6 +170,35 @@ func TestLockSplitBrain(t *testing.T) {
 	if d.Deposed != 0 {
 		t.Errorf("deposed %d", d.Deposed)
 	}
+	// The picture's holds end at the release's invocation.
+	wantHolds := []LockHold{{Lock: "l1", Process: 0, Client: "naive", Token: 10, Start: 1000e6, End: 13_000e6},
+		{Lock: "l1", Process: 1, Client: "naive", Token: 20, Start: 5000e6, End: 14_000e6}}
+	if !slices.Equal(d.Holds, wantHolds) || d.HoldsLeft != 0 {
+		t.Errorf("holds %+v (%d left), want %+v", d.Holds, d.HoldsLeft, wantHolds)
+	}
+	if len(d.Overlaps) != 1 || d.Overlaps[0].Start != 5000e6 || d.Overlaps[0].End != 13_000e6 || d.Overlaps[0].Processes != [2]history.Process{0, 1} {
+		t.Errorf("overlaps %+v", d.Overlaps)
+	}
+}
+
+// TestLockPictureBounded: the holds and overlaps kept for the picture stop
+// at their bounds, and say how many were left out.
+func TestLockPictureBounded(t *testing.T) {
+	h := &lockHist{}
+	n := MaxLockHolds + 5
+	for i := range n {
+		ms := float64(i) * 10
+		// Each hold overlaps the next one's for 1ms: n-1 overlaps.
+		h.acquire(history.Process(i%2), "l1", "fenced", ms, ms+1, int64(i+1)).
+			release(history.Process(i%2), "l1", int64(i+1), ms+12, ms+13, history.OK, "")
+	}
+	_, d := checkLock(t, h.build())
+	if len(d.Holds) != MaxLockHolds || d.HoldsLeft != 5 {
+		t.Errorf("%d holds, %d left; want %d, 5", len(d.Holds), d.HoldsLeft, MaxLockHolds)
+	}
+	if len(d.Overlaps) != MaxLockOverlaps || d.OverlapsLeft != n-1-MaxLockOverlaps || d.FencedOverlaps != n-1 {
+		t.Errorf("%d overlaps, %d left, %d fenced; want %d, %d, %d", len(d.Overlaps), d.OverlapsLeft, d.FencedOverlaps, MaxLockOverlaps, n-1-MaxLockOverlaps, n-1)
+	}
 }
 
 func TestLockSplitBrainLongestFirst(t *testing.T) {
