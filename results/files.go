@@ -103,6 +103,20 @@ func eachFile(r *Report, dir string, write bool) {
 				}
 			}
 		}
+		if ld, ok := res.Details.(*checker.LockDetails); ok {
+			switch {
+			case !write:
+				if exists(LocksPlotFile) {
+					res.Files = append(res.Files, LocksPlotFile)
+				}
+			case len(ld.Holds) > 0:
+				if name, err := writeLocksPlot(dir, ld, windows); err != nil {
+					res.Notes = append(res.Notes, fmt.Sprintf("could not draw the lock holders: %v", err))
+				} else {
+					res.Files = append(res.Files, name)
+				}
+			}
+		}
 		if qd, ok := res.Details.(*checker.QueueDetails); ok {
 			if !write {
 				if exists(UnseenPlotFile) {

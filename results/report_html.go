@@ -212,6 +212,13 @@ func writeReport(dir string, r *Report, src source, info RunInfo, infoErr error)
 		}
 	}
 	for _, lr := range r.Checks.Leaves() {
+		if slices.Contains(lr.Files, LocksPlotFile) {
+			if b, err := os.ReadFile(filepath.Join(dir, LocksPlotFile)); err == nil {
+				page.Pictures = append(page.Pictures, pictureView{Title: "Lock holders", File: LocksPlotFile, Src: dataURI(b), Caption: locksCaption})
+			}
+		}
+	}
+	for _, lr := range r.Checks.Leaves() {
 		if slices.Contains(lr.Files, TimelinePlotFile) {
 			if b, err := os.ReadFile(filepath.Join(dir, TimelinePlotFile)); err == nil {
 				page.Pictures = append(page.Pictures, pictureView{Title: "Leadership timeline", File: TimelinePlotFile, Src: dataURI(b), Caption: timelineCaption})

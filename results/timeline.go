@@ -93,14 +93,7 @@ func overlapSource(kind string) string {
 
 // writeTimelinePlot draws d into dir's timeline.png.
 func writeTimelinePlot(dir string, d *checker.LeadershipDetails, windows []checker.FaultWindow) (string, error) {
-	png, err := timelinePicture(d, windows)
-	if err == nil {
-		err = os.WriteFile(filepath.Join(dir, TimelinePlotFile), png, 0o644)
-	}
-	if err != nil {
-		return "", fmt.Errorf("write %s: %w", TimelinePlotFile, err)
-	}
-	return TimelinePlotFile, nil
+	return writePicture(dir, TimelinePlotFile, func() ([]byte, error) { return timelinePicture(d, windows) })
 }
 
 // timelinePicture draws a lane per observed node, coloured by the role it
@@ -239,8 +232,13 @@ func timelinePicture(d *checker.LeadershipDetails, windows []checker.FaultWindow
 		}
 		return ticks
 	})
-	p.Y.Tick.Label.Font.Size = vg.Points(10)
+	return lanesPNG(p, legend, n)
+}
 
+// lanesPNG renders a picture of n lanes (timeline.png, locks.png), its
+// legend to the right, as a PNG 11 inches wide at 96 dpi.
+func lanesPNG(p *plot.Plot, legend plot.Legend, n int) ([]byte, error) {
+	p.Y.Tick.Label.Font.Size = vg.Points(10)
 	const legendW = 2.1 * vg.Inch
 	w, h := 11*vg.Inch, max(2.6*vg.Inch, vg.Inch+0.42*vg.Inch*vg.Length(n))
 	c := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(96))
@@ -252,6 +250,19 @@ func timelinePicture(d *checker.LeadershipDetails, windows []checker.FaultWindow
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// writePicture writes the PNG that draw makes into dir's file, and
+// returns the file's name.
+func writePicture(dir, file string, draw func() ([]byte, error)) (string, error) {
+	png, err := draw()
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, file), png, 0o644)
+	}
+	if err != nil {
+		return "", fmt.Errorf("write %s: %w", file, err)
+	}
+	return file, nil
 }
 
 // rect is a rectangle's corners, as a polygon's ring.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -86,15 +87,50 @@ func TestTimelinePicture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	lanesImage(t, b, TimelinePlotFile, 300)
+	if _, err := timelinePicture(&checker.LeadershipDetails{}, nil); err == nil {
+		t.Error("no nodes: no error")
+	}
+}
+
+// lanesImage decodes a picture of lanes (timeline.png, locks.png) and
+// checks its size: 1056 pixels wide, at least minH high.
+func lanesImage(t *testing.T, b []byte, file string, minH int) image.Image {
+	t.Helper()
 	img, err := png.Decode(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w, h := img.Bounds().Dx(), img.Bounds().Dy(); w != 1056 || h < 300 || h > 1000 {
-		t.Errorf("timeline.png is %d×%d", w, h)
+	if w, h := img.Bounds().Dx(), img.Bounds().Dy(); w != 1056 || h < minH || h > 1000 {
+		t.Errorf("%s is %d×%d", file, w, h)
 	}
-	if _, err := timelinePicture(&checker.LeadershipDetails{}, nil); err == nil {
-		t.Error("no nodes: no error")
+	return img
+}
+
+// writesPicture writes r's files into dir and checks that the picture
+// file is there, named by r's result leaf, shown in the report under
+// title with its caption, and found again by AttachFiles for again.
+func writesPicture(t *testing.T, dir string, r, again Report, leaf int, file, title, caption string) {
+	t.Helper()
+	if err := WriteFiles(dir, &r); err != nil {
+		t.Fatal(err)
+	}
+	lr := r.Checks.Results[leaf]
+	if !slices.Contains(lr.Files, file) {
+		t.Fatalf("%s files %v, notes %q", lr.Checker, lr.Files, lr.Notes)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lanesImage(t, b, file, 200)
+	html, _ := os.ReadFile(filepath.Join(dir, ReportFile))
+	if !strings.Contains(string(html), title) || !strings.Contains(string(html), caption) {
+		t.Errorf("report.html does not show %s", file)
+	}
+	AttachFiles(dir, &again)
+	if !slices.Contains(again.Checks.Results[leaf].Files, file) {
+		t.Errorf("AttachFiles found %v", again.Checks.Results[leaf].Files)
 	}
 }
 
@@ -103,30 +139,7 @@ func TestTimelinePicture(t *testing.T) {
 func TestWriteFilesTimeline(t *testing.T) {
 	dir := t.TempDir()
 	r := leadershipReport(t)
-	if err := WriteFiles(dir, &r); err != nil {
-		t.Fatal(err)
-	}
-	lr := r.Checks.Results[1]
-	if !slices.Contains(lr.Files, TimelinePlotFile) {
-		t.Fatalf("leadership files %v, notes %q", lr.Files, lr.Notes)
-	}
-	f, err := os.Open(filepath.Join(dir, TimelinePlotFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if cfg, err := png.DecodeConfig(f); err != nil || cfg.Width < 500 || cfg.Height < 200 {
-		t.Fatalf("timeline.png: %+v %v", cfg, err)
-	}
-	html, _ := os.ReadFile(filepath.Join(dir, ReportFile))
-	if !strings.Contains(string(html), "Leadership timeline") || !strings.Contains(string(html), "What each node believed about leadership over time") {
-		t.Error("report.html does not show the timeline")
-	}
-	again := leadershipReport(t)
-	AttachFiles(dir, &again)
-	if !slices.Contains(again.Checks.Results[1].Files, TimelinePlotFile) {
-		t.Errorf("AttachFiles found %v", again.Checks.Results[1].Files)
-	}
+	writesPicture(t, dir, r, leadershipReport(t), 1, TimelinePlotFile, "Leadership timeline", "What each node believed about leadership over time")
 	var b strings.Builder
 	PrintSummary(&b, r, "")
 	if out := b.String(); !strings.Contains(out, "leadership: false (6 nodes observed; zk leaders 1 (longest 2.0s, during partition); controllers 0; partition leaders 1 (longest 3.0s, during partition)) — a finding, not part of the verdict") {

@@ -2,6 +2,9 @@ package runner
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +16,7 @@ import (
 	"github.com/faultline/faultline/internal/realtest"
 	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/observer"
+	"github.com/faultline/faultline/results"
 	"github.com/faultline/faultline/workloads/kafkaqueue"
 	"github.com/faultline/faultline/workloads/zklock"
 	"github.com/faultline/faultline/workloads/zkregister"
@@ -352,6 +356,9 @@ func TestZKLockWithoutFaults(t *testing.T) {
 				t.Errorf("lock: %d acquires, %d split brains", d.Acquires, d.SplitBrains)
 			}
 			t.Logf("lock: %d acquires, %d writes", d.Acquires, d.Writes)
+			if _, err := os.Stat(filepath.Join(out.Dir, results.LocksPlotFile)); err != nil || !slices.Contains(lr.Files, results.LocksPlotFile) {
+				t.Errorf("the lock result's files %v (%v): want %s", lr.Files, err, results.LocksPlotFile)
+			}
 		}
 	}
 }

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
@@ -155,6 +156,9 @@ func TestZKLockSplitBrainNaiveNotFenced(t *testing.T) {
 	lr, d := lockResult(t, last.Report)
 	if d.SplitBrains == 0 || d.Longest == nil || lr.AnomalyCounts["split-brain"] == 0 {
 		t.Errorf("naive: split brains %d, counts %v", d.SplitBrains, lr.AnomalyCounts)
+	}
+	if _, err := os.Stat(filepath.Join(last.Dir, results.LocksPlotFile)); err != nil {
+		t.Errorf("naive: no picture of the lock holders: %v", err)
 	}
 	for _, a := range lr.Anomalies {
 		if a.Kind == "split-brain" && !regexp.MustCompile(`processes \d+ \(naive client, token \d+\) and \d+ \(naive client, token \d+\) both believed they held l1 for`).MatchString(a.Message) {
