@@ -116,3 +116,22 @@ func TestWriteFilesLocks(t *testing.T) {
 		os.WriteFile(out, b, 0o644)
 	}
 }
+
+// BenchmarkLocksPicture draws the most holds and overlaps the lock
+// checker keeps, over 10 locks and an hour.
+func BenchmarkLocksPicture(b *testing.B) {
+	d := &checker.LockDetails{}
+	for i := range checker.MaxLockHolds {
+		start := int64(i) * 72e6 // an hour in all
+		d.Holds = append(d.Holds, checker.LockHold{Lock: fmt.Sprintf("l%d", i%10), Process: history.Process(i % 30), Client: "naive", Token: int64(i), Start: start, End: start + 700e6})
+	}
+	for i := range checker.MaxLockOverlaps {
+		start := int64(i) * 360e6
+		d.Overlaps = append(d.Overlaps, checker.LockOverlap{Lock: fmt.Sprintf("l%d", i%10), Clients: [2]string{"naive", "naive"}, Start: start, End: start + 10e6})
+	}
+	for b.Loop() {
+		if _, err := locksPicture(d, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
