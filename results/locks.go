@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"image/color"
+	"math"
 	"slices"
 
 	"github.com/faultline/faultline/checker"
@@ -17,7 +18,7 @@ import (
 const LocksPlotFile = "locks.png"
 
 // locksCaption says what locks.png shows, in the report.
-const locksCaption = "Who believed they held each lock over time (the lock checker's beliefs): a lane per lock, a bar per hold from its acquire's ok completion to the invocation of its release (or its loss, or its process's retirement), coloured by process (the colours repeat every ten processes); a lock's holds take turns in two rows, so two at once both show. Red above a lane: two processes believed they held the lock at once (split brain); orange: both were fenced clients, harmless while fencing holds. Shaded bands are the fault windows."
+const locksCaption = "Who believed they held each lock over time (the lock checker's beliefs): a lane per lock, a bar per hold from its acquire's ok completion to the invocation of its release (or its loss, or its process's retirement), coloured by process (the colours repeat every ten processes); a lock's holds share two rows, so that two at once both show whole. Red above a lane: two processes believed they held the lock at once (split brain); orange: both were fenced clients, harmless while fencing holds. Shaded bands are the fault windows."
 
 // maxLockLanes bounds the locks the picture draws a lane for.
 const maxLockLanes = 40
@@ -65,8 +66,11 @@ func locksPicture(d *checker.LockDetails, windows []checker.FaultWindow) ([]byte
 	const half = 0.34
 	p := plot.New()
 	p.Title.Text = "Who believed they held each lock (shaded: faults; red: split brain)"
-	if d.HoldsLeft > 0 || len(lane) < countLocks(d.Holds) {
-		p.Title.Text += fmt.Sprintf(" — first %d holds, %d locks", len(d.Holds), n)
+	if all := countLocks(d.Holds); n < all {
+		p.Title.Text += fmt.Sprintf("; the first %d of %d locks", n, all)
+	}
+	if d.HoldsLeft > 0 {
+		p.Title.Text += fmt.Sprintf("; the first %d holds (%d more not drawn)", len(d.Holds), d.HoldsLeft)
 	}
 	p.X.Label.Text = "time since the workload began (s)"
 	p.X.Min, p.X.Max = 0, seconds(end)
@@ -77,20 +81,39 @@ func locksPicture(d *checker.LockDetails, windows []checker.FaultWindow) ([]byte
 	}
 	visible := seconds(end) / 1000 // the least width drawn
 
-	// A lock's holds take turns in two rows, so that of two holds at once
-	// (a split brain, or a belief that outlived its lock node) both show.
+	// A lock's holds, by start, go in the first of two rows free by then,
+	// so that of two holds at once (a split brain, or a belief that
+	// outlived its lock node) both show whole; a third at once goes in
+	// the row that frees first.
 	byColor := make([][]plotter.XYer, len(processColors))
-	nth := map[string]int{}
+	order := make([]int, len(d.Holds))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(d.Holds[a].Start, d.Holds[b].Start) })
+	rowEnd := map[string]*[2]float64{}
 	const row = (half + half/2) / 2
-	for _, h := range d.Holds {
+	for _, hi := range order {
+		h := d.Holds[hi]
 		i, ok := lane[h.Lock]
 		if !ok {
 			continue
 		}
 		x0 := seconds(h.Start)
 		x1 := max(seconds(h.End), x0+visible)
-		lo := laneY(i) - half + float64(nth[h.Lock]%2)*row
-		nth[h.Lock]++
+		ends := rowEnd[h.Lock]
+		if ends == nil {
+			ends = &[2]float64{math.Inf(-1), math.Inf(-1)}
+			rowEnd[h.Lock] = ends
+		}
+		r := 0 // free, or else the one that frees first
+		switch {
+		case ends[0] <= x0:
+		case ends[1] <= x0, ends[1] < ends[0]:
+			r = 1
+		}
+		ends[r] = max(ends[r], x1)
+		lo := laneY(i) - half + float64(r)*row
 		k := int(h.Process) % len(processColors)
 		if k < 0 {
 			k += len(processColors)
@@ -116,17 +139,17 @@ func locksPicture(d *checker.LockDetails, windows []checker.FaultWindow) ([]byte
 	for _, fenced := range []bool{false, true} {
 		// Merged per lane, so that overlapping marks are drawn once.
 		spans := map[int][][2]float64{}
-		count := 0
+		drawn := 0
 		for _, o := range d.Overlaps {
 			i, ok := lane[o.Lock]
 			if !ok || (o.Clients == [2]string{"fenced", "fenced"}) != fenced {
 				continue
 			}
-			count++
+			drawn++
 			x0 := seconds(o.Start)
 			spans[i] = append(spans[i], [2]float64{x0, max(seconds(o.End), x0+visible)})
 		}
-		if count == 0 {
+		if drawn == 0 {
 			continue
 		}
 		var marks []plotter.XYer
@@ -141,10 +164,14 @@ func locksPicture(d *checker.LockDetails, windows []checker.FaultWindow) ([]byte
 			return nil, err
 		}
 		poly.Color, poly.LineStyle.Width = overlapColor, 0
-		label := fmt.Sprintf("split brain (%d)", count)
+		name, all := "split brain", d.SplitBrains
 		if fenced {
 			poly.Color = fencedOverlapColor
-			label = fmt.Sprintf("fenced overlap (%d)", count)
+			name, all = "fenced overlap", d.FencedOverlaps
+		}
+		label := fmt.Sprintf("%s (%d)", name, all)
+		if drawn < all {
+			label = fmt.Sprintf("%s (%d, %d drawn)", name, all, drawn)
 		}
 		p.Add(poly)
 		legend.Add(label, poly)

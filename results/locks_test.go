@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"image/color"
 	"os"
 	"path/filepath"
 	"slices"
@@ -56,8 +57,8 @@ func lockReport(t *testing.T) Report {
 	return Report{Workload: "zk-lock", Seed: 1, TimeLimit: 20e9, Valid: res.Valid, Checks: res}
 }
 
-// TestLocksPicture: a lane per lock; the split brain is marked red above
-// l1's lane where it happened (8 to 12 s) and nowhere else.
+// TestLocksPicture: the split brain is marked red above l1's lane where
+// it happened (8 to 12 s) and nowhere else.
 func TestLocksPicture(t *testing.T) {
 	r := lockReport(t)
 	d := r.Checks.Results[1].Details.(*checker.LockDetails)
@@ -66,45 +67,95 @@ func TestLocksPicture(t *testing.T) {
 		t.Fatal(err)
 	}
 	img := lanesImage(t, b, LocksPlotFile, 200)
-	// Find the plot's time axis from the red pixels: they must form one
-	// run, of about 4 s in 20 s (a fifth of the axis, give or take the
-	// legend's red swatch, which lies far to the right).
-	var xs []int
-	for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x++ {
-		for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
-			if isRed(img, x, y) {
-				xs = append(xs, x)
-				break
-			}
-		}
-	}
-	if len(xs) == 0 {
-		t.Fatal("no split brain drawn")
-	}
-	runs := [][2]int{{xs[0], xs[0]}}
-	for _, x := range xs[1:] {
-		if x == runs[len(runs)-1][1]+1 {
-			runs[len(runs)-1][1] = x
-		} else {
-			runs = append(runs, [2]int{x, x})
-		}
-	}
-	// The mark, and the legend's swatch.
+	x := timeAxis(t, img, 7, 14) // the partition's shade
+	// The mark, then the legend's swatch far to the right.
+	runs := columnRuns(img, func(c color.RGBA) bool { return c == overlapColor })
 	if len(runs) != 2 {
 		t.Fatalf("red columns in runs %v, want the mark and the legend's swatch", runs)
 	}
-	if width := runs[0][1] - runs[0][0]; width < 120 || width > 220 {
-		t.Errorf("the split brain's mark is %d pixels wide, want about a fifth of the ~850 pixel axis", width)
+	if got := runs[0]; abs(got[0]-x(8)) > 3 || abs(got[1]-x(12)) > 3 {
+		t.Errorf("the split brain's mark spans columns %v, want %d to %d (8 to 12 s)", got, x(8), x(12))
 	}
 	if _, err := locksPicture(&checker.LockDetails{}, nil); err == nil {
 		t.Error("no holds: no error")
 	}
 }
 
-func isRed(img image.Image, x, y int) bool {
-	r, g, b, _ := img.At(x, y).RGBA()
-	return r>>8 == uint32(overlapColor.R) && g>>8 == uint32(overlapColor.G) && b>>8 == uint32(overlapColor.B)
+// TestLocksPictureKeepsLongHoldsWhole: a deposed holder's long belief is
+// not hidden by the holds that came after it, however many.
+func TestLocksPictureKeepsLongHoldsWhole(t *testing.T) {
+	d := &checker.LockDetails{Holds: []checker.LockHold{
+		{Lock: "l1", Process: 0, Start: 0, End: 10e9},
+		{Lock: "l1", Process: 1, Start: 1e9, End: 2e9},
+		{Lock: "l1", Process: 2, Start: 3e9, End: 4e9},
+		{Lock: "l1", Process: 3, Start: 5e9, End: 6e9},
+		{Lock: "l1", Process: 4, Start: 7e9, End: 8e9},
+	}}
+	windows := []checker.FaultWindow{{Kind: "partition", Start: 2e9, Stop: 9e9, Applied: true}}
+	b, err := locksPicture(d, windows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := lanesImage(t, b, LocksPlotFile, 200)
+	x := timeAxis(t, img, 2, 9)
+	// Every row where p0's colour shows at 0.5 s must show it through 9.5 s.
+	p0 := processColors[0]
+	rows := 0
+	for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
+		if rgba(img, x(0.5), y) != p0 {
+			continue
+		}
+		rows++
+		for s := 0.5; s < 9.6; s += 0.5 {
+			if rgba(img, x(s), y) != p0 {
+				t.Fatalf("p0's hold is hidden at %.1f s (row %d)", s, y)
+			}
+		}
+	}
+	if rows == 0 {
+		t.Fatal("p0's hold is not drawn")
+	}
 }
+
+// timeAxis finds the time axis of a lanes picture from the columns of a
+// partition shaded from s0 to s1 seconds, and maps seconds to columns.
+func timeAxis(t *testing.T, img image.Image, s0, s1 float64) func(float64) int {
+	t.Helper()
+	pink := faultColor("partition")
+	runs := columnRuns(img, func(c color.RGBA) bool { return c == pink })
+	if len(runs) != 1 {
+		t.Fatalf("the fault's shade in column runs %v, want one", runs)
+	}
+	perSecond := float64(runs[0][1]-runs[0][0]) / (s1 - s0)
+	return func(s float64) int { return runs[0][0] + int((s-s0)*perSecond+0.5) }
+}
+
+// columnRuns lists the runs of adjacent columns that have a pixel which
+// is.
+func columnRuns(img image.Image, is func(color.RGBA) bool) [][2]int {
+	var runs [][2]int
+	for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x++ {
+		for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
+			if !is(rgba(img, x, y)) {
+				continue
+			}
+			if k := len(runs) - 1; k >= 0 && runs[k][1] == x-1 {
+				runs[k][1] = x
+			} else {
+				runs = append(runs, [2]int{x, x})
+			}
+			break
+		}
+	}
+	return runs
+}
+
+func rgba(img image.Image, x, y int) color.RGBA {
+	r, g, b, a := img.At(x, y).RGBA()
+	return color.RGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(b >> 8), A: uint8(a >> 8)}
+}
+
+func abs(n int) int { return max(n, -n) }
 
 // TestWriteFilesLocks: a zk-lock run gets locks.png, named in the lock
 // result and shown in the report; a check again finds it.
