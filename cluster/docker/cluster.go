@@ -15,6 +15,7 @@ import (
 
 	"github.com/faultline/faultline/cluster"
 	"github.com/faultline/faultline/internal/procfs"
+	"github.com/faultline/faultline/internal/teardown"
 	"github.com/faultline/faultline/netfault"
 	"github.com/moby/moby/api/types/container"
 	dockernet "github.com/moby/moby/api/types/network"
@@ -46,6 +47,9 @@ type dockerCluster struct {
 
 	mu     sync.Mutex // guards closed
 	closed bool
+	// untrack drops the cluster from the teardown of a stopped process
+	// (internal/teardown) once Close takes it down.
+	untrack func()
 }
 
 // Up brings a cluster up on Docker and returns once it is healthy, or
@@ -100,6 +104,11 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 		d.close()
 		return nil, err
 	}
+	c.untrack = teardown.Track(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = c.Close(ctx)
+	})
 	defer func() {
 		if err != nil {
 			_ = c.Close(context.WithoutCancel(ctx))
@@ -310,6 +319,9 @@ func (c *dockerCluster) Close(ctx context.Context) error {
 	}
 	c.closed = true
 	c.mu.Unlock()
+	if c.untrack != nil {
+		c.untrack()
+	}
 	c.CloseZooKeeper()
 	c.log.Info("tearing down")
 	var all []nodeContainer

@@ -13,6 +13,7 @@ import (
 
 	"github.com/faultline/faultline/cluster"
 	"github.com/faultline/faultline/internal/nsutil"
+	"github.com/faultline/faultline/internal/teardown"
 	"github.com/faultline/faultline/netfault"
 )
 
@@ -34,6 +35,9 @@ type localCluster struct {
 
 	mu     sync.Mutex // guards state writes and closed
 	closed bool
+	// untrack drops the cluster from the teardown of a stopped process
+	// (internal/teardown) once Close takes it down.
+	untrack func()
 }
 
 // Up brings up a cluster with the local backend and returns once it is
@@ -92,6 +96,11 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 	if err := c.state.write(); err != nil {
 		return nil, err
 	}
+	c.untrack = teardown.Track(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = c.Close(ctx)
+	})
 	defer func() {
 		if err != nil {
 			_ = c.Close(context.WithoutCancel(ctx))
@@ -219,6 +228,9 @@ func (c *localCluster) Close(ctx context.Context) error {
 	}
 	c.closed = true
 	c.mu.Unlock()
+	if c.untrack != nil {
+		c.untrack()
+	}
 	c.CloseZooKeeper()
 	c.log.Info("tearing down")
 	c.stopArchiveMakers(ctx)

@@ -3,11 +3,17 @@
 package realtest
 
 import (
+	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/faultline/faultline/internal/teardown"
 )
 
 // Env is the environment variable that asks for the real tests: those
@@ -32,6 +38,24 @@ func Require(t testing.TB) {
 	if os.Geteuid() != 0 {
 		t.Fatalf("%s=1 asks for the real tests, which need root: run them as root (sudo make test)", Env)
 	}
+	onSignal.Do(tearDownOnSignal)
+}
+
+var onSignal sync.Once
+
+// tearDownOnSignal makes SIGINT and SIGTERM (Ctrl-C on `make test`, a
+// stopped CI job) take down the clusters the test binary has up before it
+// exits: the tests' own cleanups never run when a signal stops it.
+func tearDownOnSignal() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		sig := <-ch
+		fmt.Fprintf(os.Stderr, "realtest: %s: taking down this test binary's clusters\n", sig)
+		n := teardown.All()
+		fmt.Fprintf(os.Stderr, "realtest: took down %d, exiting\n", n)
+		os.Exit(128 + int(sig.(syscall.Signal)))
+	}()
 }
 
 // Eventually polls cond every 250ms until it holds, failing the test with
