@@ -47,6 +47,8 @@ type dockerCluster struct {
 
 	mu     sync.Mutex // guards closed
 	closed bool
+	// closeDone is closed when the Close that set closed is done.
+	closeDone chan struct{}
 	// untrack drops the cluster from the teardown of a stopped process
 	// (internal/teardown) once Close takes it down.
 	untrack func()
@@ -104,11 +106,11 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 		d.close()
 		return nil, err
 	}
-	c.untrack = teardown.Track(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		_ = c.Close(ctx)
-	})
+	// A signal that stops the process (internal/teardown) ends the
+	// bring-up, then closes what it made.
+	var upEnded func()
+	ctx, upEnded, c.untrack = teardown.Bringing(ctx, c.Close)
+	defer upEnded() // after the close of a failed bring-up, below
 	defer func() {
 		if err != nil {
 			_ = c.Close(context.WithoutCancel(ctx))
@@ -314,14 +316,22 @@ func (c *dockerCluster) Dial(ctx context.Context, network, address string) (net.
 func (c *dockerCluster) Close(ctx context.Context) error {
 	c.mu.Lock()
 	if c.closed {
+		// Another Close runs, or ran: wait until it is done.
+		done := c.closeDone
 		c.mu.Unlock()
+		<-done
 		return nil
 	}
 	c.closed = true
+	c.closeDone = make(chan struct{})
+	done := c.closeDone
 	c.mu.Unlock()
-	if c.untrack != nil {
-		c.untrack()
-	}
+	defer func() {
+		if c.untrack != nil {
+			c.untrack()
+		}
+		close(done)
+	}()
 	c.CloseZooKeeper()
 	c.log.Info("tearing down")
 	var all []nodeContainer

@@ -35,6 +35,8 @@ type localCluster struct {
 
 	mu     sync.Mutex // guards state writes and closed
 	closed bool
+	// closeDone is closed when the Close that set closed is done.
+	closeDone chan struct{}
 	// untrack drops the cluster from the teardown of a stopped process
 	// (internal/teardown) once Close takes it down.
 	untrack func()
@@ -96,11 +98,11 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 	if err := c.state.write(); err != nil {
 		return nil, err
 	}
-	c.untrack = teardown.Track(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		_ = c.Close(ctx)
-	})
+	// A signal that stops the process (internal/teardown) ends the
+	// bring-up, then closes what it made.
+	var upEnded func()
+	ctx, upEnded, c.untrack = teardown.Bringing(ctx, c.Close)
+	defer upEnded() // after the close of a failed bring-up, below
 	defer func() {
 		if err != nil {
 			_ = c.Close(context.WithoutCancel(ctx))
@@ -223,14 +225,22 @@ func (c *localCluster) markServed() {
 func (c *localCluster) Close(ctx context.Context) error {
 	c.mu.Lock()
 	if c.closed {
+		// Another Close runs, or ran: wait until it is done.
+		done := c.closeDone
 		c.mu.Unlock()
+		<-done
 		return nil
 	}
 	c.closed = true
+	c.closeDone = make(chan struct{})
+	done := c.closeDone
 	c.mu.Unlock()
-	if c.untrack != nil {
-		c.untrack()
-	}
+	defer func() {
+		if c.untrack != nil {
+			c.untrack()
+		}
+		close(done)
+	}()
 	c.CloseZooKeeper()
 	c.log.Info("tearing down")
 	c.stopArchiveMakers(ctx)

@@ -20,16 +20,20 @@ import (
 
 // TestSignalTakesClustersDown: a real-test binary stopped by SIGTERM (a
 // stopped CI job; SIGINT, Ctrl-C, alike) takes its clusters down before
-// it exits, although its tests' cleanups never run: no namespace, no JVM,
-// no state left.
+// it exits, although its tests' cleanups never run: no namespace, no
+// state, no JVM (which Pdeathsig would kill anyway) left. As with Ctrl-C
+// on go test, what read its output is gone first.
 func TestSignalTakesClustersDown(t *testing.T) {
 	realtest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run", "^TestSignalHelperProcess$", "-test.count", "1")
 	cmd.Env = append(os.Environ(), "FLTEST_SIGNAL_CHILD=1")
-	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errOut, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,6 +57,8 @@ func TestSignalTakesClustersDown(t *testing.T) {
 	if _, err := os.Stat(nsPath(runNSName(id))); err != nil {
 		t.Fatalf("run %s has no namespace while up: %v", id, err)
 	}
+	out.Close()
+	errOut.Close()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

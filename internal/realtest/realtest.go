@@ -44,19 +44,33 @@ func Require(t testing.TB) {
 var onSignal sync.Once
 
 // tearDownOnSignal makes SIGINT and SIGTERM (Ctrl-C on `make test`, a
-// stopped CI job) take down the clusters the test binary has up before it
-// exits: the tests' own cleanups never run when a signal stops it.
+// stopped CI job) take down the clusters the test binary brought up
+// before it exits: the tests' own cleanups never run when a signal stops
+// it. A second signal, or two minutes, ends the wait.
 func tearDownOnSignal() {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
 		sig := <-ch
-		fmt.Fprintf(os.Stderr, "realtest: %s: taking down this test binary's clusters\n", sig)
-		n := teardown.All()
-		fmt.Fprintf(os.Stderr, "realtest: took down %d, exiting\n", n)
+		signal.Stop(ch) // a second one stops the binary at once
+		// Ctrl-C stops go test too, which reads this binary's output: a
+		// write to it must fail, not kill the binary with SIGPIPE.
+		signal.Ignore(syscall.SIGPIPE)
+		fmt.Fprintf(os.Stderr, "realtest: %s: taking down this test binary's clusters (again to stop now)\n", sig)
+		done := make(chan int, 1)
+		go func() { done <- teardown.All() }()
+		select {
+		case n := <-done:
+			fmt.Fprintf(os.Stderr, "realtest: took down %d, exiting\n", n)
+		case <-time.After(teardownWait):
+			fmt.Fprintf(os.Stderr, "realtest: not down after %s, exiting; faultline cluster down --all removes what is left\n", teardownWait)
+		}
 		os.Exit(128 + int(sig.(syscall.Signal)))
 	}()
 }
+
+// teardownWait bounds the teardown on a signal.
+const teardownWait = 2 * time.Minute
 
 // Eventually polls cond every 250ms until it holds, failing the test with
 // what cond said last when d passes first.

@@ -5,7 +5,11 @@
 // (internal/realtest) does, and calls All.
 package teardown
 
-import "sync"
+import (
+	"context"
+	"sync"
+	"time"
+)
 
 var (
 	mu    sync.Mutex
@@ -45,4 +49,27 @@ func All() int {
 	}
 	wg.Wait()
 	return len(fs)
+}
+
+// closeWait bounds how long a tracked cluster's Close may take.
+const closeWait = time.Minute
+
+// Bringing tracks a cluster that is being brought up with ctx, to be
+// taken down by closeCluster. It returns the context the bring-up is to use, the
+// function the bring-up calls when it has returned (ended: call it after
+// whatever closes a failed bring-up), and the untrack for Close. All
+// cancels the bring-up, waits for it to end (so that it makes nothing
+// after the close has looked), then closes the cluster.
+func Bringing(ctx context.Context, closeCluster func(context.Context) error) (upCtx context.Context, ended, untrack func()) {
+	upCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	var once sync.Once
+	untrack = Track(func() {
+		cancel()
+		<-done
+		cctx, ccancel := context.WithTimeout(context.Background(), closeWait)
+		defer ccancel()
+		_ = closeCluster(cctx)
+	})
+	return upCtx, func() { once.Do(func() { cancel(); close(done) }) }, untrack
 }
