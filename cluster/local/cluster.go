@@ -137,7 +137,7 @@ func (Backend) Up(ctx context.Context, o cluster.Options) (_ cluster.Cluster, er
 	if err := c.StartAll(ctx); err != nil {
 		return nil, err
 	}
-	c.markServed()
+	c.markServed(c.processes())
 	c.mu.Lock()
 	c.state.Ready = true
 	c.mu.Unlock()
@@ -196,26 +196,31 @@ func (c *localCluster) Dial(ctx context.Context, network, address string) (net.C
 func (c *localCluster) WaitHealthy(ctx context.Context) error {
 	// Only the processes there before the wait: one started during it
 	// (a restart) may still be starting.
-	before := make([]*process, len(c.nodes))
-	for i, n := range c.nodes {
-		before[i] = n.current()
-	}
+	before := c.processes()
 	if err := c.Roster.WaitHealthy(ctx); err != nil {
 		return err
 	}
-	for i, n := range c.nodes {
-		if p := n.current(); p != nil && p == before[i] {
-			p.served.Store(true)
-		}
-	}
+	c.markServed(before)
 	return nil
 }
 
-// markServed notes that every node's current process has served: the
-// cluster was healthy with them.
-func (c *localCluster) markServed() {
-	for _, n := range c.nodes {
-		n.markServed()
+// processes are the nodes' current processes, in the nodes' order (nil
+// for a node that runs none).
+func (c *localCluster) processes() []*process {
+	ps := make([]*process, len(c.nodes))
+	for i, n := range c.nodes {
+		ps[i] = n.current()
+	}
+	return ps
+}
+
+// markServed notes that the processes ps (from processes) have served:
+// the cluster was healthy with them. One a node no longer runs is left.
+func (c *localCluster) markServed(ps []*process) {
+	for i, n := range c.nodes {
+		if p := n.current(); p != nil && p == ps[i] {
+			p.served.Store(true)
+		}
 	}
 }
 

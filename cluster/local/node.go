@@ -55,17 +55,10 @@ type process struct {
 	// stopping is set when the harness asked it to stop (SIGTERM).
 	stopping atomic.Bool
 	// served is set once the cluster was seen healthy while the process
-	// ran (markServed): one that stops before, such as a server the
+	// ran (localCluster.markServed): one that stops before, such as a server the
 	// nemesis restarted that is still starting, has not run what its
 	// class archive is to hold.
 	served atomic.Bool
-}
-
-// markServed notes that the node's current process has served.
-func (n *localNode) markServed() {
-	if p := n.current(); p != nil {
-		p.served.Store(true)
-	}
 }
 
 func (n *localNode) Name() string           { return n.spec.Name }
